@@ -1,0 +1,94 @@
+import { randomUUID } from "node:crypto";
+import { Transform, type Readable } from "node:stream";
+import { PfsError } from "../errors/index.js";
+import { HashingStream, sha256Hex } from "../hashing/index.js";
+import { hashFromObjectKey, objectKey, OBJECTS_PREFIX, TEMP_PREFIX } from "./keys.js";
+import type { ObjectStorage } from "./types.js";
+
+export interface PutResult {
+  hash: string;
+  size: number;
+  /** False when the same bytes were already stored (content addressing dedupes them). */
+  uploaded: boolean;
+}
+
+/** Content-addressed objects on top of any ObjectStorage: every version is stored once, by its SHA-256. */
+export class BlobStore {
+  constructor(readonly storage: ObjectStorage) {}
+
+  async has(hash: string): Promise<boolean> {
+    return (await this.storage.head(objectKey(hash))) !== null;
+  }
+
+  async putBytes(bytes: Buffer): Promise<PutResult> {
+    const hash = sha256Hex(bytes);
+    if (await this.has(hash)) return { hash, size: bytes.length, uploaded: false };
+    await this.storage.putBuffer(objectKey(hash), bytes);
+    return { hash, size: bytes.length, uploaded: true };
+  }
+
+  /**
+   * Streams a body of unknown size to a temporary key while hashing it, then moves it to its
+   * content address. Memory stays bounded whatever the size.
+   */
+  async putStream(body: Readable, opts: { maxBytes?: number } = {}): Promise<PutResult> {
+    const hasher = new HashingStream();
+    const limited = body.pipe(sizeLimit(opts.maxBytes ?? Number.POSITIVE_INFINITY)).pipe(hasher);
+    body.on("error", (err) => limited.destroy(err));
+    const tmpKey = `${TEMP_PREFIX}${randomUUID()}`;
+    try {
+      await this.storage.putStream(tmpKey, limited);
+    } catch (err) {
+      await this.storage.delete(tmpKey).catch(() => {});
+      throw err;
+    }
+    const hash = hasher.digest();
+    if (await this.has(hash)) {
+      await this.storage.delete(tmpKey);
+      return { hash, size: hasher.size, uploaded: false };
+    }
+    await this.storage.move(tmpKey, objectKey(hash));
+    return { hash, size: hasher.size, uploaded: true };
+  }
+
+  get(hash: string): Promise<Readable> {
+    return this.storage.getStream(objectKey(hash));
+  }
+
+  /** Reads a whole object and checks it still hashes to its address. */
+  async getBuffer(hash: string): Promise<Buffer> {
+    const stream = await this.get(hash);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const bytes = Buffer.concat(chunks);
+    if (sha256Hex(bytes) !== hash) {
+      throw new PfsError("INTEGRITY_ERROR", `Object ${hash} in ${this.storage.description} is corrupt: its bytes hash differently.`, {
+        hash,
+      });
+    }
+    return bytes;
+  }
+
+  delete(hash: string): Promise<void> {
+    return this.storage.delete(objectKey(hash));
+  }
+
+  async *list(): AsyncIterable<{ hash: string; size: number; lastModified: Date }> {
+    for await (const info of this.storage.list(OBJECTS_PREFIX)) {
+      const hash = hashFromObjectKey(info.key);
+      if (hash) yield { hash, size: info.size, lastModified: info.lastModified };
+    }
+  }
+}
+
+function sizeLimit(maxBytes: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      if (seen > maxBytes) {
+        cb(new PfsError("INVALID_CONTENT", `The body is larger than the limit of ${maxBytes} bytes.`, { maxBytes }));
+      } else cb(null, chunk);
+    },
+  });
+}

@@ -1,0 +1,113 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
+import { randomUUID } from "node:crypto";
+import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
+import { PfsError } from "../errors/index.js";
+import type { ObjectInfo, ObjectStorage } from "./types.js";
+
+function storageError(op: string, key: string, err: unknown): PfsError {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return new PfsError("STORAGE_UNAVAILABLE", `Local storage could not ${op} "${key}": ${code ?? String(err)}`, { key }, { cause: err });
+}
+
+/** Objects as files in a folder. Writes go to a temp file and are renamed into place (atomic). */
+export class LocalObjectStorage implements ObjectStorage {
+  readonly kind = "local" as const;
+  readonly description: string;
+
+  constructor(private readonly root: string) {
+    this.description = `local folder ${root}`;
+  }
+
+  private file(key: string): string {
+    return join(this.root, ...key.split("/"));
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    try {
+      const s = await stat(this.file(key));
+      return s.isFile() ? { key, size: s.size, lastModified: s.mtime } : null;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw storageError("stat", key, err);
+    }
+  }
+
+  private async atomically(key: string, write: (tmp: string) => Promise<void>): Promise<void> {
+    const target = this.file(key);
+    const tmp = `${target}.${randomUUID()}.tmp`;
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      await write(tmp);
+      await rename(tmp, target);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => {});
+      throw err instanceof PfsError ? err : storageError("write", key, err);
+    }
+  }
+
+  putBuffer(key: string, body: Buffer): Promise<void> {
+    return this.atomically(key, (tmp) => writeFile(tmp, body, { flag: "wx" }));
+  }
+
+  putStream(key: string, body: Readable): Promise<void> {
+    return this.atomically(key, (tmp) => pipeline(body, createWriteStream(tmp, { flags: "wx" })));
+  }
+
+  async getStream(key: string): Promise<Readable> {
+    const info = await this.head(key);
+    if (!info) throw new PfsError("NOT_FOUND", `Object "${key}" does not exist in ${this.description}.`, { key });
+    return createReadStream(this.file(key));
+  }
+
+  async move(fromKey: string, toKey: string): Promise<void> {
+    try {
+      await mkdir(dirname(this.file(toKey)), { recursive: true });
+      await rename(this.file(fromKey), this.file(toKey));
+    } catch (err) {
+      throw storageError("move", fromKey, err);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await rm(this.file(key), { force: true });
+    } catch (err) {
+      throw storageError("delete", key, err);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    // Walk only the folder the prefix points into; filter the rest by string prefix.
+    const dirPart = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
+    const start = dirPart ? this.file(dirPart) : this.root;
+    const stack = [start];
+    const found: ObjectInfo[] = [];
+    while (stack.length) {
+      const dir = stack.pop()!;
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+        throw storageError("list", prefix, err);
+      }
+      for (const entry of entries) {
+        const full = join(dir, entry.name);
+        if (entry.isDirectory()) stack.push(full);
+        else if (entry.isFile() && !entry.name.endsWith(".tmp")) {
+          const key = relative(this.root, full).split(sep).join("/");
+          if (!key.startsWith(prefix)) continue;
+          const s = await stat(full).catch(() => null);
+          if (s) found.push({ key, size: s.size, lastModified: s.mtime });
+        }
+      }
+    }
+    found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    yield* found;
+  }
+
+  async close(): Promise<void> {}
+}

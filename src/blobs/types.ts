@@ -1,0 +1,51 @@
+import type { Readable } from "node:stream";
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  lastModified: Date;
+}
+
+/**
+ * Key-level object storage: the only thing a backend (local folder, S3/R2) implements.
+ * Keys are relative and `/`-separated; a backend applies its own prefix.
+ * Missing objects: `head` returns null, `getStream` throws PfsError NOT_FOUND, `delete` succeeds.
+ * Transport failures throw PfsError STORAGE_UNAVAILABLE.
+ */
+export interface ObjectStorage {
+  readonly kind: "local" | "s3";
+  /** A human-readable location without credentials, for logs. */
+  readonly description: string;
+  head(key: string): Promise<ObjectInfo | null>;
+  putBuffer(key: string, body: Buffer): Promise<void>;
+  /** Streams an unknown-length body to `key` in bounded memory. */
+  putStream(key: string, body: Readable): Promise<void>;
+  getStream(key: string): Promise<Readable>;
+  /** Moves an object (rename locally, copy + delete on S3). */
+  move(fromKey: string, toKey: string): Promise<void>;
+  delete(key: string): Promise<void>;
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  close(): Promise<void>;
+}
+
+export interface LocalStorageConfig {
+  kind: "local";
+  dir: string;
+}
+
+export interface S3StorageConfig {
+  kind: "s3";
+  bucket: string;
+  endpoint?: string;
+  region?: string;
+  prefix?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  forcePathStyle?: boolean;
+  /** Per-request timeout in ms (default 30 s). */
+  requestTimeoutMs?: number;
+  /** Attempts for a transient failure, first included (default 5). */
+  maxAttempts?: number;
+}
+
+export type StorageConfig = LocalStorageConfig | S3StorageConfig;

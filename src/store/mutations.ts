@@ -1,0 +1,240 @@
+/**
+ * write and delete: the write protocol of DESIGN 4.1. The object is stored first (content-addressed),
+ * then one transaction locks the book's chain head and the journal row, applies the pure contract,
+ * changes the row and appends the audit entry. A failure before the commit leaves the journal as it was.
+ */
+import { PfsError, isPfsError } from "../errors/index.js";
+import { isSha256Hex } from "../hashing/index.js";
+import { BASE_USER, assertAgentId, validateTarget, type ParsedPath } from "../paths/index.js";
+import { appendAudit, deleteFile, getFile, lockBookHead, upsertFile, type FileRow } from "../journal/queries.js";
+import { journalError, type Tx } from "../journal/db.js";
+import type { AuditStatus } from "../journal/audit-chain.js";
+import type { PutResult } from "../blobs/index.js";
+import { assertContent, assertMarkdown, collect, isStream, toBuffer, tooLarge, type Content } from "./body.js";
+import { decideDelete, decideWrite, type WriteMode } from "./contract.js";
+import type { StoreContext } from "./context.js";
+
+export interface WriteInput {
+  bookId: string;
+  path: string;
+  content: Content;
+  expectedHash?: string;
+  userId?: string;
+  agentId: string;
+}
+
+export interface WriteResult {
+  mode: WriteMode;
+  hash: string;
+  previousHash: string | null;
+  size: number;
+}
+
+export interface DeleteInput {
+  bookId: string;
+  path: string;
+  userId?: string;
+  expectedHash?: string;
+  agentId: string;
+}
+
+export interface DeleteResult {
+  existed: boolean;
+}
+
+/** Called after a commit that changed a base file (the public mirror listens here). */
+export type CommitListener = (change: { bookId: string; path: string; parsed: ParsedPath; hash: string | null }) => Promise<void>;
+
+interface Attempt {
+  operation: "write" | "delete";
+  bookId: string;
+  path: string;
+  userId: string;
+  agentId: string;
+  started: number;
+}
+
+type Outcome<T> =
+  | { ok: true; prevHash: string | null; newHash: string | null; mode: string; result: T; apply?: (tx: Tx) => Promise<void> }
+  | { ok: false; prevHash: string | null; error: PfsError };
+
+function statusOf(err: PfsError): AuditStatus {
+  if (err.code === "CONFLICT" || err.code === "HASH_REQUIRED") return "conflict";
+  if (err.code === "STORAGE_UNAVAILABLE" || err.code === "JOURNAL_UNAVAILABLE" || err.code === "INTEGRITY_ERROR") return "error";
+  return "rejected";
+}
+
+/** Text fit for the audit table: no NUL or control bytes, bounded length. */
+function auditText(value: unknown, max = 1024): string {
+  const s = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+  // eslint-disable-next-line no-control-regex
+  const escaped = s.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return Buffer.from(escaped, "utf8").toString("utf8").slice(0, max);
+}
+
+function elapsed(started: number): number {
+  return Math.max(0, Math.round(performance.now() - started));
+}
+
+function observe(ctx: StoreContext, a: Attempt, status: AuditStatus, mode: string): void {
+  ctx.metrics.writeTotal.inc({ status, mode });
+  ctx.metrics.writeDuration.observe({ operation: a.operation }, (performance.now() - a.started) / 1000);
+  ctx.metrics.journalEntries.inc({ book_id: a.bookId });
+}
+
+/** Records a rejected attempt in its own transaction, then rethrows the original error. */
+async function recordFailure(ctx: StoreContext, a: Attempt, err: unknown): Promise<never> {
+  const error = isPfsError(err) ? err : journalError(err, ctx.journal.description);
+  const status = statusOf(error);
+  try {
+    await ctx.journal.db.transaction(async (tx) => {
+      const head = await lockBookHead(tx, a.bookId);
+      await appendAudit(tx, head, {
+        at: new Date(),
+        agentId: a.agentId,
+        operation: a.operation,
+        bookId: a.bookId,
+        path: a.path,
+        userId: a.userId,
+        prevHash: null,
+        newHash: null,
+        mode: null,
+        status,
+        errorCode: error.code,
+        errorMessage: auditText(error.message),
+        durationMs: elapsed(a.started),
+      });
+    });
+    observe(ctx, a, status, "none");
+  } catch {
+    // The journal itself is down: the caller still gets the original, more useful error.
+    ctx.metrics.writeTotal.inc({ status, mode: "none" });
+  }
+  throw error;
+}
+
+/** One transaction: lock head and row, decide, apply, audit. Contract failures are audited and thrown. */
+async function commit<T>(ctx: StoreContext, a: Attempt, decide: (current: FileRow | null) => Outcome<T>): Promise<T> {
+  let outcome: Outcome<T>;
+  try {
+    outcome = await ctx.journal.db.transaction(async (tx) => {
+      const head = await lockBookHead(tx, a.bookId);
+      const current = await getFile(tx, a, { forUpdate: true });
+      const decided = decide(current);
+      if (decided.ok && decided.apply) await decided.apply(tx);
+      await appendAudit(tx, head, {
+        at: new Date(),
+        agentId: a.agentId,
+        operation: a.operation,
+        bookId: a.bookId,
+        path: a.path,
+        userId: a.userId,
+        prevHash: decided.prevHash,
+        newHash: decided.ok ? decided.newHash : null,
+        mode: decided.ok ? decided.mode : null,
+        status: decided.ok ? "ok" : statusOf(decided.error),
+        errorCode: decided.ok ? null : decided.error.code,
+        errorMessage: decided.ok ? null : auditText(decided.error.message),
+        durationMs: elapsed(a.started),
+      });
+      return decided;
+    });
+  } catch (err) {
+    return recordFailure(ctx, a, err);
+  }
+  if (!outcome.ok) {
+    observe(ctx, a, statusOf(outcome.error), "none");
+    throw outcome.error;
+  }
+  observe(ctx, a, "ok", outcome.mode);
+  return outcome.result;
+}
+
+function attemptOf(operation: Attempt["operation"], input: { bookId: unknown; path: unknown; userId?: unknown; agentId: unknown }): Attempt {
+  assertAgentId(input.agentId); // without a real agent nothing is recorded: the database refuses it too
+  return {
+    operation,
+    bookId: auditText(input.bookId, 200),
+    path: auditText(input.path),
+    userId: input.userId === undefined ? BASE_USER : auditText(input.userId, 200),
+    agentId: input.agentId,
+    started: performance.now(),
+  };
+}
+
+function assertExpectedHash(expectedHash: unknown): void {
+  if (expectedHash !== undefined && !isSha256Hex(expectedHash)) {
+    throw new PfsError("INVALID_ARGUMENT", `expectedHash must be a lowercase hex SHA-256 (64 characters); got ${JSON.stringify(expectedHash)}.`);
+  }
+}
+
+async function storeBody(ctx: StoreContext, parsed: ParsedPath, content: Content): Promise<PutResult> {
+  const { markdownBytes, assetBytes } = ctx.config.limits;
+  if (parsed.isContent) {
+    const bytes = isStream(content) ? await collect(content, markdownBytes) : toBuffer(content);
+    if (bytes.length > markdownBytes) throw tooLarge(markdownBytes, "markdown");
+    assertMarkdown(bytes, parsed.path);
+    return ctx.blobs.putBytes(bytes);
+  }
+  if (isStream(content)) return ctx.blobs.putStream(content, { maxBytes: assetBytes });
+  const bytes = toBuffer(content);
+  if (bytes.length > assetBytes) throw tooLarge(assetBytes, "asset");
+  return ctx.blobs.putBytes(bytes);
+}
+
+export async function writeFile(ctx: StoreContext, input: WriteInput, onCommit?: CommitListener): Promise<WriteResult> {
+  const a = attemptOf("write", input);
+  let parsed: ParsedPath;
+  let put: PutResult;
+  try {
+    parsed = validateTarget(input);
+    assertExpectedHash(input.expectedHash);
+    assertContent(input.content);
+    put = await storeBody(ctx, parsed, input.content);
+  } catch (err) {
+    if (isStream(input.content)) input.content.destroy();
+    return recordFailure(ctx, a, err);
+  }
+  const result = await commit<WriteResult>(ctx, a, (current) => {
+    const decision = decideWrite(parsed.path, current?.sha256 ?? null, input.expectedHash, put.hash);
+    if (!decision.ok) return { ok: false, prevHash: current?.sha256 ?? null, error: decision.error };
+    const result = { mode: decision.mode, hash: put.hash, previousHash: decision.previousHash, size: put.size };
+    return {
+      ok: true,
+      prevHash: decision.previousHash,
+      newHash: put.hash,
+      mode: decision.noop ? "unchanged" : decision.mode,
+      result,
+      apply: decision.noop
+        ? undefined
+        : (tx) => upsertFile(tx, { ...a, sha256: put.hash, size: put.size, writtenAt: new Date(), writtenBy: a.agentId }),
+    };
+  });
+  if (onCommit && a.userId === BASE_USER) await onCommit({ bookId: a.bookId, path: parsed.path, parsed, hash: put.hash });
+  return result;
+}
+
+export async function deleteFileOp(ctx: StoreContext, input: DeleteInput, onCommit?: CommitListener): Promise<DeleteResult> {
+  const a = attemptOf("delete", input);
+  let parsed: ParsedPath;
+  try {
+    parsed = validateTarget(input);
+    assertExpectedHash(input.expectedHash);
+  } catch (err) {
+    return recordFailure(ctx, a, err);
+  }
+  const result = await commit<DeleteResult>(ctx, a, (current) => {
+    const decision = decideDelete(parsed.path, current?.sha256 ?? null, input.expectedHash);
+    if (!decision.ok) return { ok: false, prevHash: current?.sha256 ?? null, error: decision.error };
+    return {
+      ok: true,
+      prevHash: decision.previousHash,
+      newHash: null,
+      mode: decision.existed ? "deleted" : "absent",
+      result: { existed: decision.existed },
+      apply: decision.existed ? (tx) => deleteFile(tx, a) : undefined,
+    };
+  });
+  if (onCommit && result.existed && a.userId === BASE_USER) await onCommit({ bookId: a.bookId, path: parsed.path, parsed, hash: null });
+  return result;
+}

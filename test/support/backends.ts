@@ -1,0 +1,59 @@
+import { cp, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inject } from "vitest";
+import type { StoreOptions } from "../../src/index.js";
+import { createTestDatabase } from "./postgres.js";
+
+export type DbKind = "pglite" | "postgres";
+export type StorageKind = "local" | "s3";
+
+export interface Backend {
+  name: string;
+  db: DbKind;
+  storage: StorageKind;
+}
+
+export interface BackendInstance {
+  options: StoreOptions;
+  /** The temp folder holding the embedded journal and local objects. */
+  dir: string;
+  /** postgres:// URL when db is postgres. */
+  databaseUrl?: string;
+  cleanup(): Promise<void>;
+}
+
+export const DBS: DbKind[] = ["pglite", "postgres"];
+export const STORAGES: StorageKind[] = ["local"];
+
+/** Every {database} × {storage} combination the store suite runs on. */
+export const BACKENDS: Backend[] = DBS.flatMap((db) => STORAGES.map((storage) => ({ name: `${db}+${storage}`, db, storage })));
+
+/** A PGlite data folder copied from the migrated template of this run. */
+export async function pgliteDirFromTemplate(dataDir: string): Promise<void> {
+  await cp(inject("pgliteTemplate"), join(dataDir, "journal"), { recursive: true });
+}
+
+export async function makeBackend(backend: Backend, extra: Partial<StoreOptions> = {}): Promise<BackendInstance> {
+  const dir = await mkdtemp(join(tmpdir(), `pfs-${backend.name}-`));
+  const cleanups: (() => Promise<void>)[] = [() => rm(dir, { recursive: true, force: true })];
+  const options: StoreOptions = { dataDir: dir, storage: { kind: "local", dir: join(dir, "objects") }, ...extra };
+  let databaseUrl: string | undefined;
+  if (backend.db === "postgres") {
+    const db = await createTestDatabase();
+    databaseUrl = db.url;
+    options.databaseUrl = db.url;
+    cleanups.push(db.drop);
+  } else {
+    await pgliteDirFromTemplate(dir);
+  }
+  if (backend.storage === "s3") throw new Error("the s3 backend is not wired into the tests yet");
+  return {
+    options,
+    dir,
+    databaseUrl,
+    cleanup: async () => {
+      for (const fn of cleanups.reverse()) await fn().catch(() => {});
+    },
+  };
+}
