@@ -51,6 +51,8 @@ const ASSET_SEGMENT = /^[\p{L}\p{N}_][\p{L}\p{N}\p{M} ._()+,=@&'!-]*$/u;
 const FORBIDDEN_CHARS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/u;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/;
+// Characters that render like '/' or '\' (fraction/division slash, fullwidth forms, big solidus).
+const LOOKALIKE_SEPARATORS = /[\u2044\u2215\u2216\u29f5\u29f8\u29f9\uff0f\uff3c]/u;
 
 function invalid(path: unknown, reason: string): PfsError {
   return new PfsError("INVALID_PATH", `Invalid path ${JSON.stringify(path)}: ${reason}.`, { path });
@@ -72,6 +74,7 @@ export function assertSafePath(path: unknown): asserts path is string {
   if (/[\r\n]/.test(path)) throw invalid(path, "it contains a line break");
   if (FORBIDDEN_CHARS.test(path)) throw invalid(path, "it contains a control or invisible character");
   if (path.includes("\\")) throw invalid(path, "backslashes are not allowed; use '/'");
+  if (LOOKALIKE_SEPARATORS.test(path)) throw invalid(path, "it contains a character that looks like a path separator");
   if (path.startsWith("/")) throw invalid(path, "it must be relative (no leading '/')");
   if (path.startsWith("~")) throw invalid(path, "it must not start with '~'");
   if (PERCENT_ESCAPE.test(path)) throw invalid(path, "percent-encoded characters are not allowed");
