@@ -1,10 +1,13 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { readdirSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, PfsError, type Store } from "../src/index.js";
 import { makeBackend, type BackendInstance } from "./support/backends.js";
 import { chainProblems } from "./support/state.js";
+import { createTestDatabase, superuserQuery } from "./support/postgres.js";
 
 const PATH = "content/01-race/01-round/01-page.md";
 
@@ -97,7 +100,7 @@ describe("the embedded journal's folder lock", () => {
     const other = await makeBackend({ name: "pglite+local", db: "pglite", storage: "local" });
     try {
       // pid 2^22+1 is above Linux's pid_max default: no live process has it.
-      await writeFile(join(other.dir, "journal.lock"), JSON.stringify({ pid: 4194305, host: (await import("node:os")).hostname(), since: "then" }));
+      await writeFile(join(other.dir, "journal.lock"), JSON.stringify({ pid: 4194305, host: hostname(), since: "then" }));
       const s = await openStore(other.options);
       const holder = JSON.parse(await readFile(join(other.dir, "journal.lock"), "utf8"));
       expect(holder.pid).toBe(process.pid);
@@ -105,6 +108,27 @@ describe("the embedded journal's folder lock", () => {
       await s.close();
     } finally {
       await other.cleanup();
+    }
+  });
+});
+
+describe("migrations on open", () => {
+  it("four stores opening one fresh PostgreSQL database at once all succeed and migrate it once", async () => {
+    const db = await createTestDatabase();
+    const dir = await mkdtemp(join(tmpdir(), "pfs-migrate-"));
+    try {
+      const stores = await Promise.all(
+        Array.from({ length: 4 }, () => openStore({ databaseUrl: db.url, storage: { kind: "local", dir }, poolSize: 2 })),
+      );
+      const applied = await superuserQuery(db.url, "SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations");
+      const files = readdirSync(new URL("../migrations", import.meta.url)).filter((f) => f.endsWith(".sql"));
+      expect(applied.rows[0].n).toBe(files.length);
+      await stores[0]!.write({ bookId: "mig-book", path: PATH, content: "x", agentId: "a" });
+      expect((await stores[3]!.read({ bookId: "mig-book", path: PATH })).content.toString()).toBe("x");
+      await Promise.all(stores.map((s) => s.close()));
+    } finally {
+      await db.drop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
