@@ -4,6 +4,11 @@ export type { WriteInput, WriteResult, DeleteInput, DeleteResult } from "./store
 export type { ReadInput, ReadResult, ListInput, ListEntry, Snapshot, SnapshotInput, FileMeta, Source } from "./store/reads.js";
 export type { AuditQuery, AuditPage } from "./store/audit-query.js";
 export { manifestHash } from "./store/manifest.js";
+export { applyPlan, type BuildPlan, type PlanFile, type PlanInput, type PlanChange } from "./store/plan.js";
+export { ERRORS_ENTRY, MANIFEST_ENTRY, type ArchiveInput, type ArchiveScope, type ArchiveStream, type ArchiveSummary, type ArchiveError } from "./store/archive.js";
+export type { GcInput, GcReport } from "./store/gc.js";
+export type { MirrorMode, MirrorRepairInput, MirrorRepairReport } from "./store/mirror.js";
+export type { VerifyInput, VerifyReport, RepairInput, RepairReport, ObjectProblem, JournalAuditProblem, Orphan } from "./store/verify.js";
 export { PfsError, isPfsError, ERROR_CODES, type ErrorCode } from "./errors/index.js";
 export { parsePath, assertSafePath, validateTarget, BASE_USER, EXPECTED_SHAPES, type ParsedPath, type PathKind } from "./paths/index.js";
 export { sha256Hex } from "./hashing/index.js";

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Transform, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { PfsError } from "../errors/index.js";
 import { HashingStream, sha256Hex } from "../hashing/index.js";
 import { hashFromObjectKey, objectKey, OBJECTS_PREFIX, TEMP_PREFIX } from "./keys.js";
@@ -12,6 +13,13 @@ export interface PutResult {
   uploaded: boolean;
 }
 
+/**
+ * A write that finds its bytes already stored re-stores them when the object is older than this, so
+ * the object it is about to reference is young. GC only removes objects older than its grace period,
+ * which must be longer (default 24 h): then it can never delete an object a write in flight relies on.
+ */
+export const REFRESH_AFTER_MS = 10 * 60 * 1000;
+
 /** Content-addressed objects on top of any ObjectStorage: every version is stored once, by its SHA-256. */
 export class BlobStore {
   constructor(readonly storage: ObjectStorage) {}
@@ -20,9 +28,15 @@ export class BlobStore {
     return (await this.storage.head(objectKey(hash))) !== null;
   }
 
+  /** Present and young enough that no GC with a valid grace period can remove it before our commit. */
+  private async isFresh(hash: string): Promise<boolean> {
+    const info = await this.storage.head(objectKey(hash));
+    return info !== null && Date.now() - info.lastModified.getTime() < REFRESH_AFTER_MS;
+  }
+
   async putBytes(bytes: Buffer): Promise<PutResult> {
     const hash = sha256Hex(bytes);
-    if (await this.has(hash)) return { hash, size: bytes.length, uploaded: false };
+    if (await this.isFresh(hash)) return { hash, size: bytes.length, uploaded: false };
     await this.storage.putBuffer(objectKey(hash), bytes);
     return { hash, size: bytes.length, uploaded: true };
   }
@@ -33,8 +47,10 @@ export class BlobStore {
    */
   async putStream(body: Readable, opts: { maxBytes?: number } = {}): Promise<PutResult> {
     const hasher = new HashingStream();
-    const limited = body.pipe(sizeLimit(opts.maxBytes ?? Number.POSITIVE_INFINITY)).pipe(hasher);
-    body.on("error", (err) => limited.destroy(err));
+    // pipeline, not pipe: an error of any stage (the source, the size limit) must reach the reader
+    // of `limited` instead of being thrown as an unhandled 'error' event.
+    const limited = hasher;
+    pipeline(body, sizeLimit(opts.maxBytes ?? Number.POSITIVE_INFINITY), hasher).catch(() => {});
     const tmpKey = `${TEMP_PREFIX}${randomUUID()}`;
     try {
       await this.storage.putStream(tmpKey, limited);
@@ -43,7 +59,7 @@ export class BlobStore {
       throw err;
     }
     const hash = hasher.digest();
-    if (await this.has(hash)) {
+    if (await this.isFresh(hash)) {
       await this.storage.delete(tmpKey);
       return { hash, size: hasher.size, uploaded: false };
     }

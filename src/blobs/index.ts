@@ -1,18 +1,22 @@
 import { PfsError } from "../errors/index.js";
 import { LocalObjectStorage } from "./local.js";
+import { S3ObjectStorage } from "./s3.js";
 import type { ObjectStorage, StorageConfig } from "./types.js";
 
 export * from "./types.js";
 export * from "./keys.js";
 export { BlobStore, type PutResult } from "./blob-store.js";
 export { LocalObjectStorage } from "./local.js";
+export { S3ObjectStorage } from "./s3.js";
+export { DEFAULT_RETRY_POLICY, isTransient, backoffDelay, type RetryPolicy } from "./retry.js";
 
 export interface StorageHooks {
   /** Called for each retried request (feeds the storage_retries metric). */
   onRetry?: (operation: string) => void;
 }
 
-export async function createObjectStorage(config: StorageConfig, _hooks: StorageHooks = {}): Promise<ObjectStorage> {
+export async function createObjectStorage(config: StorageConfig, hooks: StorageHooks = {}): Promise<ObjectStorage> {
   if (config.kind === "local") return new LocalObjectStorage(config.dir);
-  throw new PfsError("INVALID_ARGUMENT", "The S3 storage backend is not available in this build yet.");
+  if (config.kind === "s3") return new S3ObjectStorage(config, hooks);
+  throw new PfsError("INVALID_ARGUMENT", `Unknown storage kind ${JSON.stringify((config as { kind?: unknown }).kind)}: use "local" or "s3".`);
 }

@@ -23,6 +23,8 @@ export interface ObjectStorage {
   getStream(key: string): Promise<Readable>;
   /** Moves an object (rename locally, copy + delete on S3). */
   move(fromKey: string, toKey: string): Promise<void>;
+  /** Optional server-side copy; without it callers stream getStream → putStream. */
+  copy?(fromKey: string, toKey: string): Promise<void>;
   delete(key: string): Promise<void>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   close(): Promise<void>;

@@ -61,6 +61,9 @@ async function openPostgres(url: string, poolSize: number): Promise<Journal> {
   const description = `PostgreSQL ${redactUrl(url)}`;
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000 });
   pool.on("error", () => {}); // an idle client dropped by the server must not crash the process
+  // A checked-out client has no listener of its own: without this, a connection dropped inside a
+  // transaction emits an unhandled "error" and kills the process. The query in flight still rejects.
+  pool.on("connect", (client) => client.on("error", () => {}));
   try {
     const client = await pool.connect();
     try {

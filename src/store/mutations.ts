@@ -168,10 +168,16 @@ function assertExpectedHash(expectedHash: unknown): void {
   }
 }
 
+/** The caller's own body stream failed: their content problem, not a journal outage (which recordFailure would assume). */
+function callerStreamFailed(err: unknown): never {
+  if (isPfsError(err)) throw err;
+  throw new PfsError("INVALID_CONTENT", `The content stream failed before it ended: ${err instanceof Error ? err.message : String(err)}`, {}, { cause: err });
+}
+
 async function storeBody(ctx: StoreContext, parsed: ParsedPath, content: Content): Promise<PutResult> {
   const { markdownBytes, assetBytes } = ctx.config.limits;
   if (parsed.isContent) {
-    const bytes = isStream(content) ? await collect(content, markdownBytes) : toBuffer(content);
+    const bytes = isStream(content) ? await collect(content, markdownBytes).catch(callerStreamFailed) : toBuffer(content);
     if (bytes.length > markdownBytes) throw tooLarge(markdownBytes, "markdown");
     assertMarkdown(bytes, parsed.path);
     return ctx.blobs.putBytes(bytes);

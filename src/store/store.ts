@@ -7,13 +7,24 @@ import type { StoreContext } from "./context.js";
 import { deleteFileOp, writeFile, type CommitListener, type DeleteInput, type DeleteResult, type WriteInput, type WriteResult } from "./mutations.js";
 import { listFilesOp, readFile, readStream, snapshotOp, type FileMeta, type ListEntry, type ListInput, type ReadInput, type ReadResult, type Snapshot, type SnapshotInput } from "./reads.js";
 import { auditOp, type AuditPage, type AuditQuery } from "./audit-query.js";
+import { planBuildOp, type BuildPlan, type PlanInput } from "./plan.js";
+import { archiveOp, type ArchiveInput, type ArchiveStream } from "./archive.js";
+import { repairStore, verifyStore, type RepairInput, type RepairReport, type VerifyInput, type VerifyReport } from "./verify.js";
+import { gcOp, type GcInput, type GcReport } from "./gc.js";
+import { Mirror, type MirrorRepairInput, type MirrorRepairReport } from "./mirror.js";
 
 /** The content store: one journal, one object storage. Open with `openStore`. */
 export class Store {
   /** Listeners run after each commit that changed a base file (mirror, caches). */
   protected readonly commitListeners: CommitListener[] = [];
 
-  protected constructor(readonly ctx: StoreContext) {}
+  /** The public mirror (DESIGN 4.1): updated after base commits only when the `mirror` option is on. */
+  protected readonly mirror: Mirror;
+
+  protected constructor(readonly ctx: StoreContext) {
+    this.mirror = new Mirror(ctx, ctx.config.mirror);
+    if (ctx.config.mirror) this.commitListeners.push(this.mirror.listener);
+  }
 
   static async open(options: StoreOptions = {}): Promise<Store> {
     const config = resolveStoreConfig(options);
@@ -56,8 +67,38 @@ export class Store {
     return snapshotOp(this.ctx, input);
   }
 
+  /** What changed since the manifest a build cache holds (DESIGN 4.4). */
+  planBuild(input: PlanInput): Promise<BuildPlan> {
+    return planBuildOp(this.ctx, input);
+  }
+
+  /** A zip of the book streamed while objects are read (DESIGN 4.6); `.summary` settles at the end. */
+  archive(input: ArchiveInput): ArchiveStream {
+    return archiveOp(this.ctx, input);
+  }
+
   audit(query: AuditQuery = {}): Promise<AuditPage> {
     return auditOp(this.ctx, query);
+  }
+
+  /** Checks journal ↔ storage, the audit chains and orphan objects; changes nothing. */
+  verify(input: VerifyInput = {}): Promise<VerifyReport> {
+    return verifyStore(this.ctx, input, this.mirror);
+  }
+
+  /** Fixes what verify found that needs no guess (orphans past grace via gc, stale mirror copies) and lists the rest. */
+  repair(input: RepairInput = {}): Promise<RepairReport> {
+    return repairStore(this.ctx, input, this.mirror);
+  }
+
+  /** Removes unreferenced objects and stale temporary uploads older than the grace period (default 24 h). */
+  gc(input: GcInput = {}): Promise<GcReport> {
+    return gcOp(this.ctx, input);
+  }
+
+  /** Rebuilds the public mirror copies of base files from the journal (one book, or all). */
+  repairMirror(input: MirrorRepairInput = {}): Promise<MirrorRepairReport> {
+    return this.mirror.repair(input);
   }
 
   /** Prometheus text exposition of this store's metrics. */

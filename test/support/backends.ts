@@ -1,9 +1,11 @@
+import { randomBytes } from "node:crypto";
 import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
-import type { StoreOptions } from "../../src/index.js";
+import type { S3StorageConfig, StoreOptions } from "../../src/index.js";
 import { createTestDatabase } from "./postgres.js";
+import { createBucket, S3RVER_ACCESS_KEY, S3RVER_SECRET } from "./s3rver.js";
 
 export type DbKind = "pglite" | "postgres";
 export type StorageKind = "local" | "s3";
@@ -24,7 +26,7 @@ export interface BackendInstance {
 }
 
 export const DBS: DbKind[] = ["pglite", "postgres"];
-export const STORAGES: StorageKind[] = ["local"];
+export const STORAGES: StorageKind[] = ["local", "s3"];
 
 /** Every {database} × {storage} combination the store suite runs on. */
 export const BACKENDS: Backend[] = DBS.flatMap((db) => STORAGES.map((storage) => ({ name: `${db}+${storage}`, db, storage })));
@@ -47,7 +49,11 @@ export async function makeBackend(backend: Backend, extra: Partial<StoreOptions>
   } else {
     await pgliteDirFromTemplate(dir);
   }
-  if (backend.storage === "s3") throw new Error("the s3 backend is not wired into the tests yet");
+  if (backend.storage === "s3" && !extra.storage) {
+    options.storage = await makeS3Bucket();
+    const bucketDir = join(inject("s3Directory"), options.storage.bucket);
+    cleanups.push(() => rm(bucketDir, { recursive: true, force: true }));
+  }
   return {
     options,
     dir,
@@ -56,4 +62,12 @@ export async function makeBackend(backend: Backend, extra: Partial<StoreOptions>
       for (const fn of cleanups.reverse()) await fn().catch(() => {});
     },
   };
+}
+
+/** A fresh bucket on this run's s3rver, as openStore storage options. */
+export async function makeS3Bucket(): Promise<S3StorageConfig & { endpoint: string }> {
+  const endpoint = inject("s3Endpoint");
+  const bucket = `pfs-${randomBytes(6).toString("hex")}`;
+  await createBucket(endpoint, bucket);
+  return { kind: "s3", bucket, endpoint, forcePathStyle: true, accessKeyId: S3RVER_ACCESS_KEY, secretAccessKey: S3RVER_SECRET };
 }

@@ -1,0 +1,274 @@
+/**
+ * ObjectStorage on the S3 API (Cloudflare R2, AWS S3, local S3-compatible servers).
+ * Settings per DESIGN 7: region "auto" by default, path-style addressing for custom endpoints,
+ * checksums only WHEN_REQUIRED (stream uploads otherwise get chunk framing stored on some servers).
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { PassThrough, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import {
+  AbortMultipartUploadCommand,
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { PfsError, isPfsError } from "../errors/index.js";
+import { TEMP_PREFIX } from "./keys.js";
+import { DEFAULT_RETRY_POLICY, httpStatusOf, sdkRetryStrategy, type RetryPolicy } from "./retry.js";
+import type { ObjectInfo, ObjectStorage, S3StorageConfig } from "./types.js";
+
+/** Multipart parts: equal-sized (R2 requires it), above S3's 5 MiB minimum. */
+export const PART_SIZE = 8 * 1024 * 1024;
+/** Parts in flight at once: memory for a stream upload is about PART_SIZE × (QUEUE_SIZE + 1). */
+export const QUEUE_SIZE = 2;
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export interface S3Hooks {
+  onRetry?: (operation: string) => void;
+}
+
+/** Knobs for tests and benchmarks; the defaults are what production uses. */
+export interface S3Tuning {
+  retry?: Partial<RetryPolicy>;
+  /** Keys per ListObjectsV2 page (default 1000, S3's maximum). */
+  listPageSize?: number;
+}
+
+/** Keys under a prefix: "" or "a/b/" (no leading slash, one trailing slash). */
+export function normalizePrefix(prefix: string | undefined): string {
+  const trimmed = (prefix ?? "").replace(/^\/+|\/+$/g, "");
+  return trimmed ? `${trimmed}/` : "";
+}
+
+/** Path-style is what local servers need and R2 accepts; AWS itself prefers virtual hosts. */
+export function defaultForcePathStyle(endpoint: string | undefined): boolean {
+  return endpoint !== undefined;
+}
+
+/** An endpoint for messages: scheme, host and path, never user info or query. */
+export function describeEndpoint(endpoint: string | undefined): string {
+  if (!endpoint) return "AWS S3";
+  try {
+    const u = new URL(endpoint);
+    return `${u.protocol}//${u.host}${u.pathname === "/" ? "" : u.pathname}`;
+  } catch {
+    return "(unparseable endpoint)";
+  }
+}
+
+function encodeKeyPath(key: string): string {
+  return key.split("/").map(encodeURIComponent).join("/");
+}
+
+interface SdkErrorLike {
+  name?: string;
+  Code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number; requestId?: string; attempts?: number };
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as SdkErrorLike;
+  return httpStatusOf(err) === 404 && e?.name !== "NoSuchBucket" && e?.Code !== "NoSuchBucket";
+}
+
+export class S3ObjectStorage implements ObjectStorage {
+  readonly kind = "s3" as const;
+  readonly description: string;
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private readonly secrets: string[];
+  /** The SDK command being sent, so a retry can be counted under its name. */
+  private readonly command = new AsyncLocalStorage<string>();
+  private readonly listPageSize: number;
+
+  constructor(config: S3StorageConfig, hooks: S3Hooks = {}, tuning: S3Tuning = {}) {
+    const policy = tuning.retry ?? {};
+    this.listPageSize = tuning.listPageSize ?? 1000;
+    this.bucket = config.bucket;
+    this.prefix = normalizePrefix(config.prefix);
+    this.description = `S3 bucket "${config.bucket}" at ${describeEndpoint(config.endpoint)}${this.prefix ? ` under "${this.prefix}"` : ""}`;
+    this.secrets = [config.accessKeyId, config.secretAccessKey].filter((s): s is string => typeof s === "string" && s.length >= 4);
+    const timeout = config.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const retryPolicy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...policy, maxAttempts: config.maxAttempts ?? policy.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts };
+    this.client = new S3Client({
+      region: config.region || "auto",
+      endpoint: config.endpoint,
+      forcePathStyle: config.forcePathStyle ?? defaultForcePathStyle(config.endpoint),
+      credentials:
+        config.accessKeyId && config.secretAccessKey ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey } : undefined,
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+      maxAttempts: retryPolicy.maxAttempts,
+      retryStrategy: sdkRetryStrategy(retryPolicy, hooks.onRetry, () => this.command.getStore() ?? "unknown"),
+      // requestTimeout: until the response starts; socketTimeout: a stalled body in either direction.
+      requestHandler: { connectionTimeout: Math.min(timeout, 10_000), requestTimeout: timeout, socketTimeout: timeout, throwOnRequestTimeout: true },
+    });
+    this.client.middlewareStack.add(
+      (next, context) => (args) => this.command.run(String(context.commandName ?? "unknown").replace(/Command$/, ""), () => next(args)),
+      { step: "initialize", name: "pfsOperationName" },
+    );
+  }
+
+  private full(key: string): string {
+    return this.prefix + key;
+  }
+
+  /** Removes anything that looks like key material from server-provided text. */
+  private redact(text: string): string {
+    let out = text;
+    for (const s of this.secrets) out = out.split(s).join("***");
+    return out;
+  }
+
+  /**
+   * A PfsError for a failed request. The raw SDK error is not attached as `cause`: servers echo
+   * request details (string to sign, key ids) into error fields, and errors end up in logs.
+   */
+  private failure(op: string, key: string, err: unknown): PfsError {
+    if (isPfsError(err)) return err;
+    const e = (err ?? {}) as SdkErrorLike & { code?: string };
+    const status = httpStatusOf(err);
+    const named = e.Code ?? e.name ?? e.code;
+    const s3Code = named && named !== "Unknown" && named !== "Error" ? named : status ? `HTTP${status}` : "NetworkError";
+    const attempts = e.$metadata?.attempts;
+    const details = { key, status, s3Code, requestId: e.$metadata?.requestId, attempts };
+    let hint = "";
+    if (status === 401 || status === 403) hint = " The credentials were refused: check the access key id and secret (PFS_S3_ACCESS_KEY_ID / PFS_S3_SECRET_ACCESS_KEY) and the token's permissions on the bucket.";
+    else if (s3Code === "NoSuchBucket") hint = " The bucket does not exist: create it or fix PFS_S3_BUCKET.";
+    const what = `${s3Code}${status ? ` (HTTP ${status})` : ""}${attempts && attempts > 1 ? ` after ${attempts} attempts` : ""}`;
+    const raw = typeof e.message === "string" ? this.redact(e.message).slice(0, 300).replace(/[.\s]+$/, "") : "";
+    const message = raw && raw !== named && raw !== "UnknownError" ? `: ${raw}` : "";
+    return new PfsError("STORAGE_UNAVAILABLE", `${this.description} could not ${op} "${key}": ${what}${message}.${hint}`, details);
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
+      return { key, size: out.ContentLength ?? 0, lastModified: out.LastModified ?? new Date(0) };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw this.failure("stat", key, err);
+    }
+  }
+
+  async putBuffer(key: string, body: Buffer): Promise<void> {
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.full(key), Body: body, ContentLength: body.length }));
+    } catch (err) {
+      throw this.failure("write", key, err);
+    }
+  }
+
+  /** Multipart upload with equal parts and a small queue: memory stays bounded whatever the size. */
+  async putStream(key: string, body: Readable): Promise<void> {
+    // lib-storage sizes a body by its `.size` (meant for Blobs); our hashing stream has a `size`
+    // counter, so hand it a plain stream. Errors of the source still reach the upload.
+    const plain = new PassThrough();
+    pipeline(body, plain).catch(() => {});
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: this.full(key), Body: plain },
+      partSize: PART_SIZE,
+      queueSize: QUEUE_SIZE,
+      // We abort ourselves: lib-storage's own abort replaces the real error with the abort's error
+      // when the abort fails too (s3rver, for one, answers 405 to AbortMultipartUpload).
+      leavePartsOnError: true,
+    });
+    try {
+      await upload.done();
+    } catch (err) {
+      body.destroy();
+      if (upload.uploadId) {
+        await this.client
+          .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.full(key), UploadId: upload.uploadId }))
+          .catch(() => {}); // best effort: a bucket lifecycle rule cleans up what is left
+      }
+      throw this.failure("write", key, err);
+    }
+  }
+
+  async getStream(key: string): Promise<Readable> {
+    let body: Readable;
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
+      body = out.Body as Readable;
+    } catch (err) {
+      if (isNotFound(err)) throw new PfsError("NOT_FOUND", `Object "${key}" does not exist in ${this.description}.`, { key });
+      throw this.failure("read", key, err);
+    }
+    // A body that breaks mid-way surfaces as a PfsError on the stream, like every other failure.
+    const out = new PassThrough();
+    body.on("error", (err) => out.destroy(this.failure("read", key, err)));
+    out.on("close", () => {
+      if (!body.destroyed && !body.readableEnded) body.destroy();
+    });
+    body.pipe(out);
+    return out;
+  }
+
+  private async copyRaw(fromKey: string, toKey: string): Promise<void> {
+    try {
+      await this.client.send(
+        new CopyObjectCommand({ Bucket: this.bucket, Key: this.full(toKey), CopySource: `${this.bucket}/${encodeKeyPath(this.full(fromKey))}` }),
+      );
+    } catch (err) {
+      if (isNotFound(err)) throw new PfsError("NOT_FOUND", `Object "${fromKey}" does not exist in ${this.description}.`, { key: fromKey });
+      throw this.failure("copy", fromKey, err);
+    }
+  }
+
+  /** Server-side copy (no bytes through this process). */
+  copy(fromKey: string, toKey: string): Promise<void> {
+    return this.copyRaw(fromKey, toKey);
+  }
+
+  /** S3 has no rename: copy, then delete the source. */
+  async move(fromKey: string, toKey: string): Promise<void> {
+    await this.copyRaw(fromKey, toKey);
+    try {
+      await this.delete(fromKey);
+    } catch (err) {
+      // Once copied, the move has done its job; a temporary upload left behind is removed by gc.
+      if (!fromKey.startsWith(TEMP_PREFIX)) throw err;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.full(key) }));
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw this.failure("delete", key, err);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.full(prefix), ContinuationToken: token, MaxKeys: this.listPageSize }),
+        );
+      } catch (err) {
+        throw this.failure("list", prefix, err);
+      }
+      for (const obj of page.Contents ?? []) {
+        if (!obj.Key?.startsWith(this.prefix)) continue;
+        yield { key: obj.Key.slice(this.prefix.length), size: obj.Size ?? 0, lastModified: obj.LastModified ?? new Date(0) };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}

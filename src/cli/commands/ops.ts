@@ -1,0 +1,151 @@
+/** pfs verify / repair / audit / metrics: operator commands. */
+import type { Command } from "commander";
+import { SingleBar, Presets } from "cli-progress";
+import { PfsError } from "../../errors/index.js";
+import type { VerifyInput, VerifyReport } from "../../store/verify.js";
+import { action, printJson, withStore } from "../context.js";
+
+function seconds(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new PfsError("INVALID_ARGUMENT", `--grace must be a number of seconds, 0 or more; got ${JSON.stringify(value)}.`);
+  return n;
+}
+
+/** A progress bar on stderr (when it is a terminal, or with --progress); one bar per phase. */
+function progressReporter(enabled: boolean): { onProgress?: VerifyInput["onProgress"]; stop(): void } {
+  if (!enabled) return { stop() {} };
+  let bar: SingleBar | undefined;
+  let phase = "";
+  return {
+    onProgress: ({ phase: p, done, total }) => {
+      if (p !== phase) {
+        bar?.stop();
+        phase = p;
+        bar = new SingleBar({ format: `${p.padEnd(8)} [{bar}] {value}/{total}`, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 250 }, Presets.legacy);
+        bar.start(total, 0);
+      }
+      bar!.setTotal(total);
+      bar!.update(done);
+    },
+    stop: () => bar?.stop(),
+  };
+}
+
+function summarize(r: VerifyReport): string {
+  const lines = [
+    `books ${r.books.length}, journal rows ${r.checked.rows}, objects checked ${r.checked.objects}, audit entries ${r.checked.auditEntries}, stored objects ${r.checked.storedObjects}`,
+    ...r.objectProblems.map((p) => `OBJECT ${p.kind}: ${p.bookId}:${p.path} (user ${p.userId}) → ${p.hash}: ${p.message}`),
+    ...r.chainProblems.map((p) => `CHAIN ${p.kind}: ${p.bookId} entry #${p.bookSeq}: ${p.message}`),
+    ...r.journalAuditProblems.map((p) => `JOURNAL/AUDIT: ${p.bookId}:${p.path} (user ${p.userId}): ${p.message}`),
+    ...r.orphans.map((o) => `ORPHAN ${o.pastGrace ? "past grace" : "within grace"}: ${o.hash} (${o.size} bytes, ${o.lastModified.toISOString()})`),
+    ...r.tempUploads.map((t) => `TEMP UPLOAD ${t.pastGrace ? "past grace" : "within grace"}: ${t.key}`),
+    ...(r.mirror.checked
+      ? [...r.mirror.stale.map((k) => `MIRROR stale or missing: ${k}`), ...r.mirror.extra.map((k) => `MIRROR extra: ${k}`)]
+      : [`mirror not checked: ${r.mirror.reason}`]),
+    r.ok ? "OK" : "PROBLEMS FOUND",
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+export function registerOpsCommands(program: Command): void {
+  program
+    .command("verify")
+    .description("check journal ↔ storage, audit chains, orphan objects and mirror copies (changes nothing)")
+    .option("--book <id>", "only this book (orphans are always judged store-wide)")
+    .option("--grace <seconds>", "orphans older than this count as problems (default 86400)")
+    .option("--progress", "draw a progress bar on stderr even when it is not a terminal")
+    .action(
+      action(async (opts: { book?: string; grace?: string; progress?: boolean }, cmd: Command) => {
+        const json = cmd.optsWithGlobals<{ json?: boolean }>().json;
+        const progress = progressReporter(Boolean(opts.progress || process.stderr.isTTY));
+        const report = await withStore(cmd, (store) => store.verify({ bookId: opts.book, graceSeconds: seconds(opts.grace), onProgress: progress.onProgress })).finally(
+          () => progress.stop(),
+        );
+        if (json) printJson(report);
+        else process.stdout.write(summarize(report));
+        if (!report.ok) throw new PfsError("INTEGRITY_ERROR", "verify found problems (listed above); run `pfs repair` for what can be fixed.");
+      }),
+    );
+
+  program
+    .command("repair")
+    .description("remove orphans past grace and rebuild mirror copies; list what needs a person")
+    .option("--book <id>", "only this book's chain and mirror (orphans are store-wide)")
+    .option("--grace <seconds>", "only orphans older than this are removed (default 86400)")
+    .option("--dry-run", "say what would be done, change nothing")
+    .option("--progress", "draw a progress bar on stderr even when it is not a terminal")
+    .action(
+      action(async (opts: { book?: string; grace?: string; dryRun?: boolean; progress?: boolean }, cmd: Command) => {
+        const json = cmd.optsWithGlobals<{ json?: boolean }>().json;
+        const progress = progressReporter(Boolean(opts.progress || process.stderr.isTTY));
+        const report = await withStore(cmd, (store) =>
+          store.repair({ bookId: opts.book, graceSeconds: seconds(opts.grace), dryRun: opts.dryRun, onProgress: progress.onProgress }),
+        ).finally(() => progress.stop());
+        if (json) printJson(report);
+        else {
+          const verb = report.dryRun ? "would remove" : "removed";
+          const lines = [
+            ...report.fixed.removedOrphans.map((k) => `${verb}: ${k}`),
+            ...report.fixed.mirrorCopied.map((k) => `${report.dryRun ? "would copy" : "copied"} mirror: ${k}`),
+            ...report.fixed.mirrorRemoved.map((k) => `${verb} mirror: ${k}`),
+            ...report.unfixable.map((u) => `NEEDS A PERSON: ${u}`),
+            `${report.fixed.removedOrphans.length} orphan(s) ${verb}, ${report.unfixable.length} problem(s) left`,
+          ];
+          process.stdout.write(`${lines.join("\n")}\n`);
+        }
+        if (report.unfixable.length > 0) throw new PfsError("INTEGRITY_ERROR", `${report.unfixable.length} problem(s) cannot be repaired without guessing (listed above).`);
+      }),
+    );
+
+  program
+    .command("audit")
+    .description("audit entries, newest first")
+    .option("--book <id>")
+    .option("--path <path>", "exact path, or a glob with * ? **")
+    .option("--prefix <prefix>", "paths starting with this")
+    .option("--by <agent>", "only this agent's entries")
+    .option("--operation <op>", "write or delete")
+    .option("--user <id>")
+    .option("--status <status>", "ok, conflict, rejected or error")
+    .option("--since <time>")
+    .option("--until <time>")
+    .option("--limit <n>", "page size (1-1000)", "100")
+    .option("--cursor <cursor>", "next page (printed after a full page)")
+    .action(
+      action(async (o: Record<string, string | undefined>, cmd: Command) => {
+        const json = cmd.optsWithGlobals<{ json?: boolean }>().json;
+        const limit = Number(o.limit);
+        const page = await withStore(cmd, (store) =>
+          store.audit({
+            bookId: o.book,
+            path: o.path,
+            pathPrefix: o.prefix,
+            agentId: o.by,
+            operation: o.operation,
+            userId: o.user,
+            status: o.status as "ok" | undefined,
+            since: o.since,
+            until: o.until,
+            limit,
+            cursor: o.cursor,
+          }),
+        );
+        if (json) return printJson(page);
+        for (const e of page.entries) {
+          const change = e.status === "ok" ? `${e.mode} ${e.prevHash?.slice(0, 12) ?? "-"} → ${e.newHash?.slice(0, 12) ?? "-"}` : `${e.errorCode}`;
+          process.stdout.write(`${e.at.toISOString()}  ${e.agentId}  ${e.operation} ${e.status}  ${e.bookId}:${e.path ?? ""} (${e.userId})  ${change}\n`);
+        }
+        if (page.nextCursor) process.stdout.write(`next page: --cursor ${page.nextCursor}\n`);
+      }),
+    );
+
+  program
+    .command("metrics")
+    .description("print this process's metrics in the Prometheus text format")
+    .action(
+      action(async (_o: unknown, cmd: Command) => {
+        process.stdout.write(await withStore(cmd, (store) => store.metrics()));
+      }),
+    );
+}

@@ -1,0 +1,136 @@
+/**
+ * panaversity-fs/docusaurus — builds a book from the PanaversityFS store (DESIGN 4.5).
+ *
+ * The plugin registers as the docs plugin (same name and id, so the docs theme finds its data) and
+ * drives an embedded @docusaurus/plugin-content-docs instance: its loadContent first syncs the store
+ * into the cache folder, then lets the docs plugin read the synced views. This file only wires hooks.
+ */
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { logger } from "@docusaurus/logger";
+import type { LoadContext, Plugin } from "@docusaurus/types";
+import type { LoadedContent as DocsContent, PluginOptions as DocsPluginOptions } from "@docusaurus/plugin-content-docs";
+import { loadDocsPluginModule } from "./docs-module.js";
+import { RELOAD_TRIGGER_FILE, SIDEBARS_FILE, STATIC_DIR, VIEW_DIR } from "./layout.js";
+import { type PluginOptions } from "./options.js";
+import { formatLoadLine, pluginMetrics, recordLoad } from "./report.js";
+import remarkStaticLinks from "./remark-static-links.js";
+import { loadOnce, startPoller } from "./shared.js";
+import { sidebarsDefinition, wrapSidebarItemsGenerator } from "./sidebar.js";
+import { attachSummaries } from "./summaries.js";
+import { currentFingerprint, syncBook, type SyncOptions, type SyncResult } from "./sync.js";
+import { writeAtomic, writeIfChanged } from "./cache-fs.js";
+
+export { validateOptions, DEFAULT_OPTIONS, type Options, type PluginOptions } from "./options.js";
+export { pluginMetrics } from "./report.js";
+/** The load without Docusaurus (benchmarks, scripts): sync a book into a cache folder and get its numbers. */
+export { syncBook, type SyncOptions, type SyncResult } from "./sync.js";
+export type { LoadStats } from "./report.js";
+
+export interface Content {
+  docs: DocsContent;
+  sync: SyncResult;
+}
+
+/** Docusaurus adds the cache's static folder to the site's static directories (build copy, dev server, MDX asset resolution). */
+export function addStaticDirectory(siteConfig: { staticDirectories: string[] }, dir: string): void {
+  if (!siteConfig.staticDirectories.includes(dir)) siteConfig.staticDirectories.push(dir);
+}
+
+/** Relative `dataDir` and local `storage.dir` are relative to the site folder, like every other path in a site config. */
+export function syncOptionsOf(options: PluginOptions, siteDir: string, cacheDir: string): SyncOptions {
+  const storage = options.storage?.kind === "local" ? { ...options.storage, dir: resolve(siteDir, options.storage.dir) } : options.storage;
+  return {
+    bookId: options.bookId,
+    cacheDir,
+    store: { databaseUrl: options.databaseUrl, dataDir: options.dataDir === undefined ? undefined : resolve(siteDir, options.dataDir), storage },
+    previewUser: options.previewUser,
+    overlayUsers: options.overlayUsers,
+    includeSummaries: options.includeSummaries,
+    concurrency: options.concurrency,
+    offline: options.offline,
+    fetchAttempts: options.fetchAttempts,
+    warn: (message) => logger.warn(message),
+  };
+}
+
+function isDevServer(): boolean {
+  return process.argv.slice(2).includes("start");
+}
+
+export default async function pluginPanaversityFs(context: LoadContext, options: PluginOptions): Promise<Plugin<Content>> {
+  const cacheDir = resolve(context.siteDir, options.cacheDir);
+  const viewDir = join(cacheDir, VIEW_DIR);
+  const staticDir = join(cacheDir, STATIC_DIR);
+  const triggerFile = join(cacheDir, RELOAD_TRIGGER_FILE);
+  // The docs plugin checks that its folder exists in its constructor; the sync fills it later.
+  await mkdir(viewDir, { recursive: true });
+  await mkdir(staticDir, { recursive: true });
+  addStaticDirectory(context.siteConfig, staticDir);
+  // The dev server watches this file (it is only ever written when the store changed).
+  if (!existsSync(triggerFile)) await writeAtomic(triggerFile, "{}\n");
+
+  let sidebarPath = options.docs.sidebarPath;
+  if (sidebarPath === undefined) {
+    sidebarPath = join(cacheDir, SIDEBARS_FILE);
+    await writeIfChanged(sidebarPath, JSON.stringify(sidebarsDefinition(options.overlayUsers), null, 2) + "\n");
+  }
+  const docsOptions: DocsPluginOptions = {
+    ...options.docs,
+    sidebarPath,
+    sidebarItemsGenerator: wrapSidebarItemsGenerator(options.docs.sidebarItemsGenerator),
+    beforeDefaultRemarkPlugins: [[remarkStaticLinks, { viewDir }], ...options.docs.beforeDefaultRemarkPlugins],
+  };
+  const userSidebarPath = typeof options.docs.sidebarPath === "string" ? resolve(context.siteDir, options.docs.sidebarPath) : undefined;
+  const docs = await loadDocsPluginModule()(context, docsOptions);
+  const syncOptions = syncOptionsOf(options, context.siteDir, cacheDir);
+  const metrics = pluginMetrics();
+
+  const load = () =>
+    loadOnce(cacheDir, async () => {
+      const result = await syncBook(syncOptions);
+      recordLoad(metrics, result.stats);
+      (result.stats.offline ? logger.warn : logger.info)(formatLoadLine(result.stats));
+      return result;
+    });
+
+  return {
+    name: docs.name,
+    async loadContent() {
+      const sync = await load();
+      const docsContent = (await docs.loadContent!()) as DocsContent;
+      return { docs: docsContent, sync };
+    },
+    translateContent({ content, translationFiles }) {
+      return { ...content, docs: docs.translateContent!({ content: content.docs, translationFiles }) };
+    },
+    getTranslationFiles({ content }) {
+      return docs.getTranslationFiles!({ content: content.docs });
+    },
+    async contentLoaded({ content, actions }) {
+      if (options.includeSummaries) {
+        for (const version of content.docs.loadedVersions) attachSummaries(version.docs, content.sync.summaries);
+      }
+      await docs.contentLoaded!({ content: content.docs, actions });
+    },
+    configureWebpack(config, isServer, utils, content) {
+      return docs.configureWebpack!(config, isServer, utils, content?.docs);
+    },
+    getPathsToWatch() {
+      // Never the view folder: the sync rewrites it, and watching it would reload forever.
+      if (isDevServer() && options.pollInterval !== false) {
+        startPoller(cacheDir, {
+          intervalMs: options.pollInterval,
+          poll: () => currentFingerprint(syncOptions),
+          onChange: async (fingerprint) => {
+            logger.info(`[panaversity-fs] ${options.bookId} changed in the store; reloading.`);
+            await writeAtomic(triggerFile, JSON.stringify({ fingerprint, at: new Date().toISOString() }) + "\n");
+          },
+          onError: (err) => logger.warn(`[panaversity-fs] polling ${options.bookId} failed (will keep trying): ${(err as Error).message}`),
+        });
+      }
+      return [triggerFile, ...(userSidebarPath ? [userSidebarPath] : [])];
+    },
+  };
+}

@@ -1,0 +1,45 @@
+/** Journal queries of delta builds: the manifest hash in SQL, remembered manifests, hashes of a few paths. */
+import { and, between, desc, eq, inArray, sql } from "drizzle-orm";
+import { BASE_USER } from "../paths/index.js";
+import { bookManifest, fileJournal } from "./schema.js";
+import type { Tx } from "./db.js";
+
+/**
+ * DESIGN 4.4's manifest hash computed by the database (same bytes as store/manifest.ts): only the
+ * hash crosses the wire, not the book's rows. COLLATE "C" is byte order; an empty book hashes "".
+ */
+export async function manifestHashOfJournal(tx: Tx, bookId: string): Promise<string> {
+  const [row] = await tx
+    .select({
+      hash: sql<string>`encode(sha256(convert_to(coalesce(string_agg(${fileJournal.path} || ':' || ${fileJournal.sha256}, E'\n' ORDER BY ${fileJournal.path} COLLATE "C"), ''), 'UTF8')), 'hex')`,
+    })
+    .from(fileJournal)
+    .where(and(eq(fileJournal.bookId, bookId), eq(fileJournal.userId, BASE_USER)));
+  return row!.hash;
+}
+
+/** A manifest remembered at some sequence number in [fromSeq, toSeq] (the book's state over that range). */
+export async function manifestBetween(tx: Tx, bookId: string, fromSeq: number, toSeq: number): Promise<string | null> {
+  const [row] = await tx
+    .select({ manifestHash: bookManifest.manifestHash })
+    .from(bookManifest)
+    .where(and(eq(bookManifest.bookId, bookId), between(bookManifest.seq, fromSeq, toSeq)))
+    .orderBy(desc(bookManifest.seq))
+    .limit(1);
+  return row?.manifestHash ?? null;
+}
+
+const IN_CHUNK = 1000;
+
+/** Current base hashes of the given paths (absent paths are missing from the map). */
+export async function baseHashesOf(tx: Tx, bookId: string, paths: string[]): Promise<Map<string, string>> {
+  const hashes = new Map<string, string>();
+  for (let i = 0; i < paths.length; i += IN_CHUNK) {
+    const rows = await tx
+      .select({ path: fileJournal.path, sha256: fileJournal.sha256 })
+      .from(fileJournal)
+      .where(and(eq(fileJournal.bookId, bookId), eq(fileJournal.userId, BASE_USER), inArray(fileJournal.path, paths.slice(i, i + IN_CHUNK))));
+    for (const row of rows) hashes.set(row.path, row.sha256);
+  }
+  return hashes;
+}

@@ -1,0 +1,288 @@
+/**
+ * Book archives (DESIGN 4.6): a zip stream written while objects are read.
+ *
+ * Zip (yazl) rather than tar.gz: per-entry compression (markdown deflated, images/videos stored as
+ * they are instead of burning CPU on already-compressed bytes), a central directory that lets any tool
+ * list or extract one file without reading the rest, and a truncated download is detectable (no
+ * directory at the end). yazl pumps one entry at a time and honours the consumer's backpressure.
+ *
+ * An entry is added only after its object has been read and its SHA-256 checked, so a missing or
+ * corrupt object is skipped (listed in a final errors.json) instead of breaking the archive half-way.
+ * Small objects are checked in memory; large ones are spooled to a temp file while hashing.
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable, type PassThrough } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { ZipFile } from "yazl";
+import { PfsError, isPfsError } from "../errors/index.js";
+import { HashingStream } from "../hashing/index.js";
+import { assertBookId, assertUserId, parsePath } from "../paths/index.js";
+import { compareBytes } from "./manifest.js";
+import { readAhead } from "./read-ahead.js";
+import { useNativeCrc32ForYazl } from "./native-crc.js";
+import { snapshotOp, type Snapshot } from "./reads.js";
+import type { StoreContext } from "./context.js";
+
+useNativeCrc32ForYazl();
+
+export type ArchiveScope = "content" | "assets" | "all";
+const SCOPES: readonly ArchiveScope[] = ["content", "assets", "all"];
+
+export interface ArchiveInput {
+  bookId: string;
+  scope: ArchiveScope;
+  /** The book as this user sees it: their overlays replace base files. Absent: base only. */
+  userId?: string;
+  /** Time budget in ms from the call; when spent, the archive ends early with manifest.json. */
+  deadlineMs?: number;
+  /** Continue a cut-short archive: only paths after this one (byte order). */
+  resumeAfter?: string;
+}
+
+export interface ArchiveError {
+  path: string;
+  hash: string;
+  code: string;
+  message: string;
+}
+
+export interface ArchiveSummary {
+  bookId: string;
+  scope: ArchiveScope;
+  userId?: string;
+  manifestHash: string;
+  seq: number;
+  /** "complete": every file in scope was handled (some may be in errors); "deadline": resume with resumeAfter. */
+  status: "complete" | "deadline" | "aborted";
+  files: number;
+  bytes: number;
+  errors: ArchiveError[];
+  resumeAfter: string | null;
+}
+
+/** The archive's bytes; `summary` settles when the stream has been fully written (or fails/aborts). */
+export type ArchiveStream = Readable & { summary: Promise<ArchiveSummary> };
+
+/** Names of the archive's own entries; book paths start with content/ or static/, so they never clash. */
+export const ERRORS_ENTRY = "errors.json";
+export const MANIFEST_ENTRY = "manifest.json";
+
+export interface ArchiveTuning {
+  /** Objects up to this size are checked in memory, larger ones spooled to disk. */
+  bufferLimit: number;
+  /** Read-ahead window: objects and bytes (of in-memory objects) loaded ahead of the writer. */
+  readAheadItems: number;
+  readAheadBytes: number;
+}
+
+export const DEFAULT_TUNING: ArchiveTuning = { bufferLimit: 8 * 1024 * 1024, readAheadItems: 4, readAheadBytes: 16 * 1024 * 1024 };
+
+/** A fixed date keeps archives of one manifest byte-identical (cacheable by manifest hash). */
+const ENTRY_MTIME = new Date(Date.UTC(2000, 0, 1));
+const CHUNK = 64 * 1024;
+
+type FileOf = Snapshot["files"][number];
+type Loaded = { kind: "buffer"; data: Buffer } | { kind: "file"; file: string } | { kind: "error"; code: string; message: string };
+
+export function inScope(path: string, scope: ArchiveScope): boolean {
+  if (scope === "all") return true;
+  const isAsset = parsePath(path).kind === "asset";
+  return scope === "assets" ? isAsset : !isAsset;
+}
+
+/** The files an archive covers, in byte order, after `resumeAfter`. Pure. */
+export function archiveFiles<T extends { path: string }>(files: readonly T[], scope: ArchiveScope, resumeAfter?: string): T[] {
+  return files
+    .filter((f) => inScope(f.path, scope) && (resumeAfter === undefined || compareBytes(f.path, resumeAfter) > 0))
+    .sort((a, b) => compareBytes(a.path, b.path));
+}
+
+function assertArchiveInput(input: ArchiveInput): void {
+  assertBookId(input.bookId);
+  assertUserId(input.userId);
+  if (!SCOPES.includes(input.scope)) throw new PfsError("INVALID_ARGUMENT", `scope must be one of ${SCOPES.join(", ")}; got ${JSON.stringify(input.scope)}.`);
+  if (input.deadlineMs !== undefined && !(typeof input.deadlineMs === "number" && input.deadlineMs >= 0)) {
+    throw new PfsError("INVALID_ARGUMENT", "deadlineMs must be a number of milliseconds (0 or more).");
+  }
+  if (input.resumeAfter !== undefined && (typeof input.resumeAfter !== "string" || input.resumeAfter === "")) {
+    throw new PfsError("INVALID_ARGUMENT", "resumeAfter must be a path (the resume_after of a previous archive).");
+  }
+}
+
+/** Serves a buffer in small chunks so backpressure applies inside one entry too. */
+function bufferStream(data: Buffer): Readable {
+  let offset = 0;
+  return new Readable({
+    read() {
+      if (offset >= data.length) return void this.push(null);
+      this.push(data.subarray(offset, offset + CHUNK));
+      offset += CHUNK;
+    },
+  });
+}
+
+/** Returns the archive stream at once; the snapshot and objects are read as the consumer pulls. */
+export function archiveOp(ctx: StoreContext, input: ArchiveInput, tuning: ArchiveTuning = DEFAULT_TUNING): ArchiveStream {
+  assertArchiveInput(input);
+  const zip = new ZipFile();
+  const out = zip.outputStream as PassThrough;
+  const summary = writeArchive(ctx, input, tuning, zip);
+  summary.catch((err) => out.destroy(err));
+  return Object.assign(out, { summary });
+}
+
+async function writeArchive(ctx: StoreContext, input: ArchiveInput, tuning: ArchiveTuning, zip: ZipFile): Promise<ArchiveSummary> {
+  const started = performance.now();
+  const rssStart = process.memoryUsage.rss();
+  let rssPeak = rssStart;
+  const out = zip.outputStream as PassThrough;
+  let outcome = "failed";
+  // One temp folder per archive, created on the first large object (loads run concurrently: share the promise).
+  let spoolDir: Promise<string> | undefined;
+  let spooledCount = 0;
+  let aborted = false;
+  const abortWaiters = new Set<() => void>();
+  let endedNormally = false;
+  out.once("end", () => (endedNormally = true));
+  // Closed before its end: the reader went away (or destroyed it); stop reading objects.
+  out.once("close", () => {
+    if (endedNormally) return;
+    aborted = true;
+    abortWaiters.forEach((wake) => wake());
+  });
+  const zipFailed = new Promise<never>((_, reject) => zip.once("error", reject));
+  zipFailed.catch(() => {});
+
+  /**
+   * Adds one entry and waits until its bytes have gone into the zip stream (or the reader left).
+   * yazl keeps every entry (and so this getter) until the central directory is written: the getter must
+   * not keep the object's bytes reachable once the entry is done, or memory grows with the book.
+   */
+  const addEntry = (path: string, open: () => Readable, compress: boolean, size: number) => {
+    let opener: (() => Readable) | undefined = open;
+    let stream: Readable | undefined;
+    return Promise.race([
+      zipFailed,
+      new Promise<void>((resolve, reject) => {
+        const finish = (err?: unknown) => {
+          abortWaiters.delete(wake);
+          opener = undefined;
+          stream = undefined;
+          if (err) reject(err);
+          else resolve();
+        };
+        const wake = () => {
+          stream?.destroy();
+          finish();
+        };
+        abortWaiters.add(wake);
+        zip.addReadStreamLazy(path, { mtime: ENTRY_MTIME, compress, size }, (cb) => {
+          if (aborted || !opener) return finish();
+          stream = opener();
+          opener = undefined;
+          stream.once("end", () => finish());
+          stream.once("error", (err) => finish(err));
+          cb(null, stream);
+        });
+      }),
+    ]);
+  };
+
+  const load = async (file: FileOf): Promise<Loaded> => {
+    try {
+      if (file.size <= tuning.bufferLimit) return { kind: "buffer", data: await ctx.blobs.getBuffer(file.hash) };
+      spoolDir ??= mkdtemp(join(tmpdir(), "pfs-archive-"));
+      // Unique per load: two paths may share one object (same bytes) and be in flight together.
+      const spooled = join(await spoolDir, `${++spooledCount}-${file.hash}`);
+      const hasher = new HashingStream();
+      await pipeline(await ctx.blobs.get(file.hash), hasher, createWriteStream(spooled));
+      if (hasher.digest() !== file.hash) {
+        throw new PfsError("INTEGRITY_ERROR", `Object ${file.hash} is corrupt: its bytes hash differently.`, { hash: file.hash });
+      }
+      return { kind: "file", file: spooled };
+    } catch (err) {
+      if (isPfsError(err, "NOT_FOUND")) return { kind: "error", code: "INTEGRITY_ERROR", message: `Object ${file.hash} is missing from storage.` };
+      return { kind: "error", code: isPfsError(err) ? err.code : "STORAGE_UNAVAILABLE", message: err instanceof Error ? err.message : String(err) };
+    }
+  };
+
+  try {
+    const snap = await snapshotOp(ctx, { bookId: input.bookId, userId: input.userId });
+    const files = archiveFiles(snap.files, input.scope, input.resumeAfter);
+    const errors: ArchiveError[] = [];
+    let written = 0;
+    let bytes = 0;
+    let processed = 0;
+    let last: string | null = input.resumeAfter ?? null;
+    let cutShort = false;
+    const weight = (f: FileOf) => (f.size <= tuning.bufferLimit ? f.size : CHUNK);
+    const items = readAhead(files, load, weight, { maxItems: tuning.readAheadItems, maxWeight: tuning.readAheadBytes });
+    for await (const { item, result } of items) {
+      if (aborted) break;
+      // Always make progress (one file at least), so resuming can never loop.
+      if (processed > 0 && input.deadlineMs !== undefined && performance.now() - started >= input.deadlineMs) {
+        cutShort = true;
+        break;
+      }
+      if (result.kind === "error") {
+        errors.push({ path: item.path, hash: item.hash, code: result.code, message: result.message });
+      } else {
+        const compress = parsePath(item.path).kind !== "asset";
+        const source = result.kind === "buffer" ? () => bufferStream(result.data) : () => createReadStream(result.file);
+        await addEntry(item.path, source, compress, item.size);
+        if (result.kind === "file") await rm(result.file, { force: true });
+        written++;
+        bytes += item.size;
+      }
+      processed++;
+      last = item.path;
+      rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
+    }
+    if (aborted) {
+      outcome = "aborted";
+      return { ...summaryOf(input, snap), status: "aborted", files: written, bytes, errors, resumeAfter: last };
+    }
+    if (errors.length > 0) {
+      const body = Buffer.from(JSON.stringify({ bookId: input.bookId, manifestHash: snap.manifestHash, errors }, null, 2));
+      await addEntry(ERRORS_ENTRY, () => bufferStream(body), true, body.length);
+    }
+    if (cutShort) {
+      const manifest = {
+        bookId: input.bookId,
+        scope: input.scope,
+        userId: input.userId ?? null,
+        manifestHash: snap.manifestHash,
+        seq: snap.seq,
+        complete: false,
+        resume_after: last,
+        files: archiveFiles(snap.files, input.scope).map((f) => ({ path: f.path, hash: f.hash, size: f.size, source: f.source })),
+      };
+      const body = Buffer.from(JSON.stringify(manifest, null, 2));
+      await addEntry(MANIFEST_ENTRY, () => bufferStream(body), true, body.length);
+    }
+    const ended = new Promise<void>((resolve) => out.once("close", resolve));
+    zip.end();
+    await Promise.race([zipFailed, ended]);
+    outcome = aborted ? "aborted" : cutShort ? "deadline" : errors.length > 0 ? "errors" : "ok";
+    return {
+      ...summaryOf(input, snap),
+      status: aborted ? "aborted" : cutShort ? "deadline" : "complete",
+      files: written,
+      bytes,
+      errors,
+      resumeAfter: cutShort ? last : null,
+    };
+  } finally {
+    if (spoolDir) await spoolDir.then((dir) => rm(dir, { recursive: true, force: true })).catch(() => {});
+    ctx.metrics.archiveTotal.inc({ scope: input.scope, status: outcome });
+    ctx.metrics.archiveDuration.observe({ scope: input.scope }, (performance.now() - started) / 1000);
+    ctx.metrics.archiveMemory.set(Math.max(0, rssPeak - rssStart));
+  }
+}
+
+function summaryOf(input: ArchiveInput, snap: Snapshot) {
+  return { bookId: input.bookId, scope: input.scope, userId: input.userId, manifestHash: snap.manifestHash, seq: snap.seq };
+}

@@ -1,0 +1,135 @@
+/**
+ * plan_build (DESIGN 4.4): what changed in a book's base files since a manifest the caller holds.
+ * The audit log is the book's ordered change log, so a remembered manifest's sequence number plus the
+ * entries after it give the diff; cost grows with the number of changes, not with the book.
+ */
+import { isPfsError, PfsError } from "../errors/index.js";
+import { isSha256Hex } from "../hashing/index.js";
+import { assertBookId, BASE_USER } from "../paths/index.js";
+import { baseChangesSince, findManifest, getBookHead, listFiles, recordManifest } from "../journal/queries.js";
+import { baseHashesOf, manifestBetween, manifestHashOfJournal } from "../journal/manifest-queries.js";
+import { journalError, type Tx } from "../journal/db.js";
+import { compareBytes, manifestHash } from "./manifest.js";
+import type { StoreContext } from "./context.js";
+
+export type PlanChange = "added" | "modified" | "deleted";
+
+export interface PlanFile {
+  path: string;
+  /** Hash now; null when the file was deleted. */
+  currentHash: string | null;
+  /** Hash in the target manifest; null when the file did not exist there. */
+  targetHash: string | null;
+  change: PlanChange;
+}
+
+export interface PlanInput {
+  bookId: string;
+  /** The manifest hash the caller's copy corresponds to (e.g. its build cache). */
+  targetManifestHash?: string;
+}
+
+export interface BuildPlan {
+  status: "unchanged" | "changed";
+  /** The current manifest hash; pass it as targetManifestHash next time. */
+  manifestHash: string;
+  files: PlanFile[];
+  /** Set when the target is unknown for this book (then every file is listed as added). */
+  warning?: string;
+}
+
+/** One successful base change from the log, in order. */
+export interface ChangeEntry {
+  path: string;
+  prevHash: string | null;
+}
+
+/**
+ * Pure diff. The target hash of a changed path is the prev_hash of its first change after the target
+ * (per-file chain: that is what the path held at the target); paths that came back to the same hash
+ * are not changes.
+ */
+export function diffChanges(changes: Iterable<ChangeEntry>, currentHashes: ReadonlyMap<string, string>): PlanFile[] {
+  const targetOf = new Map<string, string | null>();
+  for (const c of changes) if (!targetOf.has(c.path)) targetOf.set(c.path, c.prevHash);
+  const files: PlanFile[] = [];
+  for (const [path, targetHash] of targetOf) {
+    const currentHash = currentHashes.get(path) ?? null;
+    if (currentHash === targetHash) continue;
+    files.push({ path, currentHash, targetHash, change: targetHash === null ? "added" : currentHash === null ? "deleted" : "modified" });
+  }
+  return files.sort((a, b) => compareBytes(a.path, b.path));
+}
+
+/** Every current file as added: the plan when the caller holds nothing usable. */
+export function allAdded(current: Iterable<{ path: string; hash: string }>): PlanFile[] {
+  return [...current]
+    .map((f) => ({ path: f.path, currentHash: f.hash, targetHash: null, change: "added" as const }))
+    .sort((a, b) => compareBytes(a.path, b.path));
+}
+
+/** Applies a plan to the target's files: the result is the current base (used by tests and clients). */
+export function applyPlan(target: ReadonlyMap<string, string>, files: Iterable<PlanFile>): Map<string, string> {
+  const next = new Map(target);
+  for (const f of files) {
+    if (f.currentHash === null) next.delete(f.path);
+    else next.set(f.path, f.currentHash);
+  }
+  return next;
+}
+
+interface PlanRead {
+  plan: BuildPlan;
+  seq: number;
+}
+
+/** Diff from a remembered manifest: reads only the log after it and the changed paths' rows. */
+async function planFromSeq(tx: Tx, bookId: string, target: string, targetSeq: number, headSeq: number): Promise<PlanRead> {
+  const changes = await baseChangesSince(tx, bookId, targetSeq);
+  if (changes.length === 0) return { plan: { status: "unchanged", manifestHash: target, files: [] }, seq: headSeq };
+  const paths = [...new Set(changes.map((c) => c.path!))];
+  const files = diffChanges(
+    changes.map((c) => ({ path: c.path!, prevHash: c.prevHash })),
+    await baseHashesOf(tx, bookId, paths),
+  );
+  // The base has not changed since its last change: a manifest remembered from then on is current.
+  const lastChange = changes[changes.length - 1]!.bookSeq;
+  const current = (await manifestBetween(tx, bookId, lastChange, headSeq)) ?? (await manifestHashOfJournal(tx, bookId));
+  return { plan: { status: current === target ? "unchanged" : "changed", manifestHash: current, files }, seq: headSeq };
+}
+
+/** No usable target: the full file list (inherently O(book)). */
+async function planFromScratch(tx: Tx, bookId: string, target: string | undefined, headSeq: number): Promise<PlanRead> {
+  const rows = await listFiles(tx, { bookId, userId: BASE_USER });
+  const current = manifestHash(rows.map((r) => ({ path: r.path, hash: r.sha256 })));
+  if (target === current) return { plan: { status: "unchanged", manifestHash: current, files: [] }, seq: headSeq };
+  const plan: BuildPlan = { status: "changed", manifestHash: current, files: allAdded(rows.map((r) => ({ path: r.path, hash: r.sha256 }))) };
+  if (target !== undefined) {
+    plan.warning = `Manifest ${target} is not known for book ${bookId} (never built from this store, or another book's); every file is listed as added.`;
+  }
+  return { plan, seq: headSeq };
+}
+
+export async function planBuildOp(ctx: StoreContext, input: PlanInput): Promise<BuildPlan> {
+  assertBookId(input.bookId);
+  const { bookId, targetManifestHash: target } = input;
+  if (target !== undefined && !isSha256Hex(target)) {
+    throw new PfsError("INVALID_ARGUMENT", `targetManifestHash must be a lowercase hex SHA-256 (64 characters); got ${JSON.stringify(target)}.`);
+  }
+  try {
+    const { plan, seq } = await ctx.journal.db.transaction(
+      async (tx) => {
+        const headSeq = (await getBookHead(tx, bookId))?.seq ?? 0;
+        const known = target !== undefined ? await findManifest(tx, bookId, target) : null;
+        return known ? planFromSeq(tx, bookId, target!, known.seq, headSeq) : planFromScratch(tx, bookId, target, headSeq);
+      },
+      { isolationLevel: "repeatable read", accessMode: "read only" },
+    );
+    // Remember the current manifest so the next plan from it is a delta (and its hash is not recomputed).
+    await recordManifest(ctx.journal.db, bookId, plan.manifestHash, seq);
+    ctx.metrics.deltaFiles.set(plan.files.length);
+    return plan;
+  } catch (err) {
+    throw isPfsError(err) ? err : journalError(err, ctx.journal.description);
+  }
+}

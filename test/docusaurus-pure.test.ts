@@ -1,0 +1,235 @@
+/** Pure decisions of the Docusaurus plugin: options, layout, cache plan, sidebar, summaries, report. No I/O. */
+import { describe, expect, it } from "vitest";
+import { normalizePluginOptions } from "@docusaurus/utils-validation";
+import { validateOptions, DEFAULT_OPTIONS } from "../src/docusaurus/options.js";
+import { bookPathOfViewFile, desiredState, lessonOfSummary, rewriteAssetUrl, targetOf, type ViewSpec } from "../src/docusaurus/layout.js";
+import { planObjects, planTargets, viewsFingerprint, type CacheManifest, type FileStat } from "../src/docusaurus/plan.js";
+import { frontMatterFirst, sidebarsDefinition, wrapSidebarItemsGenerator } from "../src/docusaurus/sidebar.js";
+import { attachSummaries, summaryKeyOfDoc } from "../src/docusaurus/summaries.js";
+import { formatLoadLine } from "../src/docusaurus/report.js";
+import { rewriteTree } from "../src/docusaurus/remark-static-links.js";
+import { syncOptionsOf } from "../src/docusaurus/index.js";
+
+const h = (c: string) => c.repeat(64).slice(0, 64);
+const validate = (options: unknown) => validateOptions({ validate: normalizePluginOptions as never, options: options as never });
+
+describe("options", () => {
+  it("applies the documented defaults and returns an id", () => {
+    const o = validate({ bookId: "python-book" });
+    expect(o).toMatchObject({ ...DEFAULT_OPTIONS, bookId: "python-book", id: "default" });
+    expect(o.docs).toMatchObject({ id: "default", path: ".panaversity-cache/docs", routeBasePath: "/docs" });
+  });
+
+  it("forwards docs-plugin options, validated by the docs plugin's own schema", () => {
+    const remark = () => () => {};
+    const o = validate({ bookId: "python-book", routeBasePath: "book", cacheDir: "tmp/c", remarkPlugins: [remark], editUrl: "https://e.x/edit", exclude: ["**/draft-*"], sidebarCollapsed: false });
+    expect(o.docs.remarkPlugins).toEqual([remark]);
+    expect(o.docs.editUrl).toBe("https://e.x/edit");
+    expect(o.docs.exclude).toEqual(["**/draft-*"]);
+    expect(o.docs).toMatchObject({ path: "tmp/c/docs", routeBasePath: "/book", sidebarCollapsed: false });
+  });
+
+  it("resolves a relative dataDir and local storage dir against the site folder; S3 and URLs pass through", () => {
+    const local = syncOptionsOf(validate({ bookId: "python-book", dataDir: ".pfs", storage: { kind: "local", dir: "objs" } }), "/site", "/site/.c");
+    expect(local.store).toEqual({ databaseUrl: undefined, dataDir: "/site/.pfs", storage: { kind: "local", dir: "/site/objs" } });
+    const s3 = { kind: "s3", bucket: "b", endpoint: "http://127.0.0.1:9000", forcePathStyle: true };
+    const remote = syncOptionsOf(validate({ bookId: "python-book", databaseUrl: "postgres://h/db", storage: s3 }), "/site", "/site/.c");
+    expect(remote.store).toEqual({ databaseUrl: "postgres://h/db", dataDir: undefined, storage: s3 });
+  });
+
+  it.each([
+    [{}, /"bookId" is required/],
+    [{ bookId: "Bad Book" }, /"bookId" must be 3-64 lowercase/],
+    [{ bookId: "python-book", previewUser: "__base__" }, /"previewUser" must be a user id/],
+    [{ bookId: "python-book", overlayUsers: ["a1", "a1"] }, /duplicate value/],
+    [{ bookId: "python-book", overlayUsers: ["u-1"], previewUser: "u-1" }, /both previewUser and in overlayUsers/],
+    [{ bookId: "python-book", offline: "maybe" }, /"offline" must be one of \[fail, use-cache\]/],
+    [{ bookId: "python-book", concurrency: 0 }, /"concurrency" must be greater than or equal to 1/],
+    [{ bookId: "python-book", storage: { kind: "s3" } }, /"storage"/],
+    [{ bookId: "python-book", databaseUrl: "mysql://x" }, /"databaseUrl" must be a postgres/],
+    [{ bookId: "python-book", path: "docs" }, /"path" option is not supported/],
+    [{ bookId: "python-book", bookID: "typo" }, /"bookID" is not allowed/],
+    [{ bookId: "python-book", editUrl: 42 }, /"editUrl"/],
+  ])("rejects %j", (options, message) => {
+    expect(() => validate(options)).toThrow(message);
+  });
+});
+
+describe("layout", () => {
+  const files = [
+    { path: "content/preface.md", hash: h("1"), size: 1 },
+    { path: "content/01-P/README.md", hash: h("2"), size: 2 },
+    { path: "content/01-P/01-C/01-a.md", hash: h("3"), size: 3 },
+    { path: "content/01-P/01-C/01-a.summary.md", hash: h("4"), size: 4 },
+    { path: "content/01-P/01-C/02-b.mdx", hash: h("5"), size: 5 },
+    { path: "content/01-P/01-C/02-b.summary.md", hash: h("6"), size: 6 },
+    { path: "content/01-P/01-C/09-orphan.summary.md", hash: h("7"), size: 7 },
+    { path: "static/img/x.png", hash: h("8"), size: 8 },
+  ];
+  const views: ViewSpec[] = [
+    { key: "main", prefix: "", files },
+    { key: "user:al", user: "al", prefix: "u/al", files: files.map((f) => (f.path.endsWith("01-a.md") ? { ...f, hash: h("9") } : f)) },
+  ];
+
+  it("maps content into docs/ (and docs/u/<user>/), assets into static/, summaries nowhere", () => {
+    expect(targetOf("content/01-P/01-C/01-a.md", "lesson", "")).toBe("docs/01-P/01-C/01-a.md");
+    expect(targetOf("content/preface.md", "frontmatter", "u/al")).toBe("docs/u/al/preface.md");
+    expect(targetOf("static/img/x.png", "asset", "")).toBe("static/img/x.png");
+    expect(targetOf("content/01-P/01-C/01-a.summary.md", "summary", "")).toBeUndefined();
+    expect(bookPathOfViewFile("u/al/01-P/01-C/01-a.md")).toEqual({ bookPath: "content/01-P/01-C/01-a.md", user: "al" });
+    expect(bookPathOfViewFile("01-P/README.md")).toEqual({ bookPath: "content/01-P/README.md" });
+  });
+
+  it("desired state: pages per view, shared objects, summaries keyed by view and lesson, assets once", () => {
+    const d = desiredState(views, { includeSummaries: true });
+    expect(d.pages).toBe(8);
+    expect([...d.targets.keys()].filter((t) => t.startsWith("static/"))).toEqual(["static/img/x.png"]);
+    expect(d.targets.get("docs/u/al/01-P/01-C/01-a.md")!.hash).toBe(h("9"));
+    expect(d.targets.get("docs/01-P/01-C/02-b.mdx")!.view).toBe("main");
+    expect(d.summaries).toEqual(
+      new Map([
+        ["main|content/01-P/01-C/01-a.md", h("4")],
+        ["main|content/01-P/01-C/02-b.mdx", h("6")],
+        ["user:al|content/01-P/01-C/01-a.md", h("4")],
+        ["user:al|content/01-P/01-C/02-b.mdx", h("6")],
+      ]),
+    );
+    expect(d.objects.size).toBe(8); // 1,2,3,5,8 + summaries 4,6 + overlay 9; orphan summary 7 not fetched
+    expect(desiredState(views, { includeSummaries: false }).objects.has(h("4"))).toBe(false);
+  });
+
+  it("finds a summary's lesson (.md or .mdx)", () => {
+    const set = new Set(["content/a/b/01-x.mdx"]);
+    expect(lessonOfSummary("content/a/b/01-x.summary.md", set)).toBe("content/a/b/01-x.mdx");
+    expect(lessonOfSummary("content/a/b/02-y.summary.md", set)).toBeUndefined();
+  });
+
+  it.each([
+    ["../../../static/img/a.png", "content/01-P/01-C/01-a.md", "/img/a.png"],
+    ["../../static/img/a.png", "content/01-P/README.md", "/img/a.png"],
+    ["./../../../static/slides/d.pdf#page=2", "content/01-P/01-C/01-a.md", "/slides/d.pdf#page=2"],
+    ["/static/images/b.png?x=1", "content/preface.md", "/images/b.png?x=1"],
+    ["static/img/c.png", "content/preface.md", undefined], // relative: content/static/…, not the book root
+    ["/img/a.png", "content/preface.md", undefined],
+    ["https://x.y/static/img/a.png", "content/preface.md", undefined],
+    ["#heading", "content/preface.md", undefined],
+    ["./02-b.md", "content/01-P/01-C/01-a.md", undefined],
+  ])("rewrites asset URL %s in %s", (url, page, expected) => {
+    expect(rewriteAssetUrl(url, page)).toBe(expected);
+  });
+
+  it("the remark plugin rewrites images, links and definitions in the tree", () => {
+    const tree = {
+      type: "root",
+      children: [
+        { type: "paragraph", children: [{ type: "image", url: "../../../static/img/a.png" }, { type: "link", url: "/static/slides/s.pdf", children: [] }] },
+        { type: "definition", url: "https://example.com" },
+      ],
+    };
+    expect(rewriteTree(tree, "content/01-P/01-C/01-a.md")).toBe(2);
+    expect(JSON.stringify(tree)).toContain('"/img/a.png"');
+    expect(JSON.stringify(tree)).toContain('"/slides/s.pdf"');
+  });
+});
+
+describe("cache plan", () => {
+  const st = (ino: number, size = 3, mtimeMs = 1000): FileStat => ({ ino, size, mtimeMs });
+  const desired = desiredState([{ key: "main", prefix: "", files: [
+    { path: "content/01-P/01-C/01-a.md", hash: h("a"), size: 3 },
+    { path: "content/01-P/01-C/02-b.md", hash: h("b"), size: 3 },
+    { path: "content/01-P/01-C/03-c.md", hash: h("c"), size: 3 },
+  ] }], { includeSummaries: true });
+  const manifest = (over: Partial<CacheManifest> = {}): CacheManifest => ({
+    version: 1, bookId: "b-1", manifestHash: h("m"), fingerprint: h("f"), viewsKey: "[]", views: ["main"], pages: 3, summaries: {}, writtenAt: "",
+    objects: { [h("a")]: st(1), [h("b")]: st(2) },
+    targets: {
+      "docs/01-P/01-C/01-a.md": { hash: h("a"), bookPath: "", stat: st(1) },
+      "docs/01-P/01-C/02-b.md": { hash: h("b"), bookPath: "", stat: st(2) },
+      "docs/01-P/01-C/09-gone.md": { hash: h("d"), bookPath: "", stat: st(4) },
+    },
+    ...over,
+  });
+
+  it("cold cache: fetch everything, write everything", () => {
+    expect(planObjects(desired, null, new Map())).toEqual({ trusted: [], verify: [], missing: [h("a"), h("b"), h("c")] });
+    expect(planTargets(desired, null, new Map()).write).toHaveLength(3);
+  });
+
+  it("reuses verified objects, re-hashes changed or unknown ones, fetches only what is missing", () => {
+    const stats = new Map([[h("a"), st(1)], [h("b"), st(2, 3, 2000)], [h("c"), null]]);
+    expect(planObjects(desired, manifest(), stats)).toEqual({ trusted: [h("a")], verify: [h("b")], missing: [h("c")] });
+  });
+
+  it("keeps untouched targets, rewrites changed or tampered ones, removes what the book no longer has", () => {
+    const onDisk = new Map([
+      ["docs/01-P/01-C/01-a.md", st(1)],
+      ["docs/01-P/01-C/02-b.md", st(99)], // replaced behind our back
+      ["docs/01-P/01-C/09-gone.md", st(4)],
+      ["docs/stray.md", st(5)], // left by an interrupted load
+    ]);
+    expect(planTargets(desired, manifest(), onDisk)).toEqual({
+      write: ["docs/01-P/01-C/02-b.md", "docs/01-P/01-C/03-c.md"],
+      keep: ["docs/01-P/01-C/01-a.md"],
+      remove: ["docs/01-P/01-C/09-gone.md", "docs/stray.md"],
+    });
+  });
+
+  it("the views fingerprint changes with overlays, not with file order", () => {
+    const a = [{ key: "main", files: [{ path: "x", hash: h("1") }, { path: "y", hash: h("2") }] }];
+    const b = [{ key: "main", files: [{ path: "y", hash: h("2") }, { path: "x", hash: h("1") }] }];
+    expect(viewsFingerprint(a)).toBe(viewsFingerprint(b));
+    expect(viewsFingerprint([{ key: "main", files: [{ path: "x", hash: h("3") }, { path: "y", hash: h("2") }] }])).not.toBe(viewsFingerprint(a));
+  });
+});
+
+describe("sidebar", () => {
+  const doc = (id: string, sourceDirName: string, extra: Record<string, unknown> = {}) => ({ id, sourceDirName, frontMatter: {}, source: `@site/${id}.md`, title: id, ...extra });
+  const docs = [doc("preface", "."), doc("P/a", "01-P"), doc("u/al/preface", "u/al"), doc("u/al/P/a", "u/al/01-P"), doc("appendix", ".", { sidebarPosition: 9 })];
+
+  it("one sidebar per view", () => {
+    expect(sidebarsDefinition(["al"])).toEqual({
+      book: [{ type: "autogenerated", dirName: "." }],
+      "user-al": [{ type: "autogenerated", dirName: "u/al" }],
+    });
+  });
+
+  it("the main sidebar hides user views; unnumbered top-level pages come first", async () => {
+    const seen: string[][] = [];
+    const generator = wrapSidebarItemsGenerator(async (args) => {
+      seen.push(args.docs.map((d) => d.id));
+      return [{ type: "category", label: "P", items: [] }, { type: "doc", id: "appendix" }, { type: "doc", id: "preface" }] as never;
+    });
+    const items = await generator({ item: { type: "autogenerated", dirName: "." }, docs } as never);
+    expect(seen[0]).toEqual(["preface", "P/a", "appendix"]);
+    expect(items.map((i) => (i as { id?: string; label?: string }).id ?? (i as { label: string }).label)).toEqual(["preface", "P", "appendix"]);
+  });
+
+  it("front matter first works inside a user view too", () => {
+    const items = [{ type: "category" }, { type: "doc", id: "u/al/preface" }];
+    expect(frontMatterFirst(items, docs, "u/al")).toEqual([{ type: "doc", id: "u/al/preface" }, { type: "category" }]);
+  });
+});
+
+describe("summaries and report", () => {
+  it("attaches summary text to the lesson's doc metadata, per view, never overriding the author", () => {
+    const docs = [
+      { source: "@site/.panaversity-cache/docs/01-P/01-C/01-a.md", sourceDirName: "01-P/01-C", frontMatter: {} as Record<string, unknown> },
+      { source: "@site/.panaversity-cache/docs/u/al/01-P/01-C/01-a.md", sourceDirName: "u/al/01-P/01-C", frontMatter: {} as Record<string, unknown> },
+      { source: "@site/.panaversity-cache/docs/01-P/01-C/02-b.md", sourceDirName: "01-P/01-C", frontMatter: { summary: "author's" } as Record<string, unknown> },
+    ];
+    expect(summaryKeyOfDoc(docs[1]!)).toBe("user:al|content/01-P/01-C/01-a.md");
+    const n = attachSummaries(docs, new Map([
+      ["main|content/01-P/01-C/01-a.md", "base summary <not mdx"],
+      ["user:al|content/01-P/01-C/01-a.md", "al summary"],
+      ["main|content/01-P/01-C/02-b.md", "ignored"],
+    ]));
+    expect(n).toBe(2);
+    expect(docs.map((d) => d.frontMatter.summary)).toEqual(["base summary <not mdx", "al summary", "author's"]);
+  });
+
+  it("formats the one log line per load", () => {
+    expect(formatLoadLine({ bookId: "b-1", manifestHash: h("0"), pages: 479, fetched: 3, reused: 700, written: 3, deleted: 1, bytes: 4096, ms: 812, views: ["main"], offline: false, repaired: 0 })).toBe(
+      "[panaversity-fs] b-1: 479 pages, 3 fetched, 700 reused, 1 deleted, 3 written, 4.0 KB downloaded in 812 ms",
+    );
+  });
+});
