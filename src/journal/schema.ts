@@ -75,7 +75,8 @@ export const bookManifest = pgTable(
     seq: bigint("seq", { mode: "number" }).notNull(),
     recordedAt: timestamp("recorded_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.bookId, t.manifestHash] })],
+  // The seq index serves planBuild's "which remembered manifest is current" lookup.
+  (t) => [primaryKey({ columns: [t.bookId, t.manifestHash] }), index("book_manifest_seq_idx").on(t.bookId, t.seq)],
 );
 
 export const schema = { fileJournal, bookHead, auditLog, bookManifest };

@@ -13,11 +13,8 @@ import { auditBooks, bookChain, getBookHead, listBooks, listFiles, referencedHas
 import { verifyBookChain, type ChainEntry, type ChainProblem } from "../journal/audit-chain.js";
 import { TEMP_PREFIX } from "../blobs/index.js";
 import type { StoreContext } from "./context.js";
-import { gcOp } from "./gc.js";
+import { DEFAULT_GC_GRACE_SECONDS, gcOp } from "./gc.js";
 import { Mirror } from "./mirror.js";
-
-/** Default grace period of orphan objects: a write in flight may have uploaded its object and not yet committed. */
-export const DEFAULT_GRACE_SECONDS = 24 * 60 * 60;
 
 export type VerifyPhase = "objects" | "chains" | "orphans" | "mirror";
 
@@ -210,7 +207,7 @@ async function checkMirror(ctx: StoreContext, mirror: Mirror, bookId: string | u
 
 export async function verifyStore(ctx: StoreContext, input: VerifyInput = {}, mirror = new Mirror(ctx, ctx.config.mirror)): Promise<VerifyReport> {
   if (input.bookId !== undefined) assertBookId(input.bookId);
-  const graceSeconds = input.graceSeconds ?? DEFAULT_GRACE_SECONDS;
+  const graceSeconds = input.graceSeconds ?? DEFAULT_GC_GRACE_SECONDS;
   try {
     const books =
       input.bookId !== undefined

@@ -1,0 +1,1 @@
+CREATE INDEX "book_manifest_seq_idx" ON "book_manifest" USING btree ("book_id","seq");
