@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { registerFileCommands } from "./commands/files.js";
 import { registerOpsCommands } from "./commands/ops.js";
 import { registerServeCommand } from "./commands/serve.js";
+import { registerMcpCommand } from "./commands/mcp.js";
 
 const program = new Command()
   .name("pfs")
@@ -19,5 +20,6 @@ const program = new Command()
 registerFileCommands(program);
 registerOpsCommands(program);
 registerServeCommand(program);
+registerMcpCommand(program);
 
 await program.parseAsync(process.argv);
