@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openStore, sha256Hex, type ArchiveInput, type Store } from "../src/index.js";
+import { describe, expect, it } from "vitest";
+import { sha256Hex, type ArchiveInput, type Store } from "../src/index.js";
 import { archiveOp, type ArchiveStream } from "../src/store/archive.js";
 import { objectKey } from "../src/blobs/keys.js";
-import { BACKENDS, makeBackend, type BackendInstance } from "./support/backends.js";
+import { BACKENDS, openStoreFor } from "./support/backends.js";
 import { collectStream, unzip } from "./support/zip.js";
 
 const AGENT = "archive-tester";
@@ -24,18 +24,10 @@ function sampleBook(tag: string): Record<string, Buffer> {
 }
 
 describe.each(BACKENDS)("archive on $name", (backend) => {
-  let instance: BackendInstance;
   let store: Store;
   let n = 0;
 
-  beforeAll(async () => {
-    instance = await makeBackend(backend);
-    store = await openStore(instance.options);
-  });
-  afterAll(async () => {
-    await store?.close();
-    await instance?.cleanup();
-  });
+  openStoreFor(backend, (s) => (store = s));
 
   async function bookWith(files: Record<string, Buffer>): Promise<string> {
     const bookId = `arch-book-${++n}`;

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openStore, sha256Hex, type Store } from "../src/index.js";
+import { describe, expect, it } from "vitest";
+import { sha256Hex, type Store } from "../src/index.js";
 import { objectKey } from "../src/blobs/keys.js";
-import { BACKENDS, makeBackend, type BackendInstance } from "./support/backends.js";
+import { BACKENDS, openStoreFor } from "./support/backends.js";
 import { collectStream } from "./support/zip.js";
 import { sample } from "./support/prometheus.js";
 
@@ -11,17 +11,9 @@ const L2 = "content/01-part/01-chapter/02-two.md";
 const IMG = "static/img/a.png";
 
 describe.each(BACKENDS)("metrics on $name are updated by the operations", (backend) => {
-  let instance: BackendInstance;
   let store: Store;
 
-  beforeAll(async () => {
-    instance = await makeBackend(backend);
-    store = await openStore(instance.options);
-  });
-  afterAll(async () => {
-    await store?.close();
-    await instance?.cleanup();
-  });
+  openStoreFor(backend, (s) => (store = s));
 
   it("counts writes, their outcomes and the journal entries per book", async () => {
     const bookId = "metrics-writes";

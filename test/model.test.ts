@@ -5,11 +5,11 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openStore, PfsError, type Store } from "../src/index.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { PfsError, type Store } from "../src/index.js";
 import { sha256Hex } from "../src/hashing/index.js";
 import { manifestHash } from "../src/store/manifest.js";
-import { BACKENDS, makeBackend, type BackendInstance } from "./support/backends.js";
+import { BACKENDS, openStoreFor } from "./support/backends.js";
 import { invariantViolations } from "./support/invariants.js";
 
 const LONG = process.env.PFS_LONG === "1";
@@ -362,18 +362,10 @@ const commands = fc.commands(
 );
 
 describe.each(BACKENDS)("model-based: store ≡ model on $name", (backend) => {
-  let instance: BackendInstance;
   let store: Store;
   let run = 0;
 
-  beforeAll(async () => {
-    instance = await makeBackend(backend);
-    store = await openStore(instance.options);
-  });
-  afterAll(async () => {
-    await store?.close();
-    await instance?.cleanup();
-  });
+  openStoreFor(backend, (s) => (store = s));
 
   it(
     `random sequences of write/delete/overlay/read/snapshot/plan agree with the model (${RUNS} runs × ≤${STEPS} steps)`,

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { openStore, sha256Hex, type Store } from "../src/index.js";
+import { sha256Hex, type Store } from "../src/index.js";
 import { applyPlan, diffChanges } from "../src/store/plan.js";
-import { BACKENDS, makeBackend, type BackendInstance } from "./support/backends.js";
+import { BACKENDS, openStoreFor } from "./support/backends.js";
 
 const AGENT = "plan-tester";
 const h = (s: string) => sha256Hex(s);
@@ -56,19 +56,11 @@ describe("diffChanges (pure)", () => {
 });
 
 describe.each(BACKENDS)("planBuild on $name", (backend) => {
-  let instance: BackendInstance;
   let store: Store;
   let n = 0;
   const newBook = () => `plan-book-${++n}`;
 
-  beforeAll(async () => {
-    instance = await makeBackend(backend);
-    store = await openStore(instance.options);
-  });
-  afterAll(async () => {
-    await store?.close();
-    await instance?.cleanup();
-  });
+  openStoreFor(backend, (s) => (store = s));
 
   const write = (bookId: string, path: string, content: string, expectedHash?: string, userId?: string) =>
     store.write({ bookId, path, content, expectedHash, userId, agentId: AGENT });

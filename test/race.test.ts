@@ -7,10 +7,10 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openStore, type Store } from "../src/index.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { type Store } from "../src/index.js";
 import { sha256Hex } from "../src/hashing/index.js";
-import { BACKENDS, makeBackend, type BackendInstance } from "./support/backends.js";
+import { BACKENDS, openStoreFor, type BackendInstance } from "./support/backends.js";
 import { invariantViolations } from "./support/invariants.js";
 
 const LONG = process.env.PFS_LONG === "1";
@@ -133,14 +133,7 @@ describe.each(PG_BACKENDS)("R8 multi-process race on $name", (backend) => {
   let instance: BackendInstance;
   let store: Store;
 
-  beforeAll(async () => {
-    instance = await makeBackend(backend);
-    store = await openStore(instance.options);
-  });
-  afterAll(async () => {
-    await store?.close();
-    await instance?.cleanup();
-  });
+  openStoreFor(backend, (s, i) => ((store = s), (instance = i)));
 
   it(
     `${WORKERS} processes × ${ROUNDS} rounds × ${TARGETS.length} paths: exactly one winner per round, last winner's bytes stay, chains verify`,

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { openStore, PfsError, sha256Hex, type Store } from "../src/index.js";
-import { BACKENDS, makeBackend, type BackendInstance } from "./support/backends.js";
+import { BACKENDS, makeBackend, openStoreFor } from "./support/backends.js";
 import { ACCEPTED_PATHS, HOSTILE_PATHS } from "./support/hostile-paths.js";
 import { auditRows, captureState, chainProblems } from "./support/state.js";
 
@@ -30,20 +30,12 @@ async function rejection(promise: Promise<unknown>): Promise<PfsError> {
 }
 
 describe.each(BACKENDS)("store on $name", (backend) => {
-  let instance: BackendInstance;
   let store: Store;
   let n = 0;
   /** A fresh book per test keeps tests independent on one shared store. */
   const newBook = () => `book-${backend.db}-${++n}`;
 
-  beforeAll(async () => {
-    instance = await makeBackend(backend);
-    store = await openStore(instance.options);
-  });
-  afterAll(async () => {
-    await store?.close();
-    await instance?.cleanup();
-  });
+  openStoreFor(backend, (s) => (store = s));
 
   const lastAudit = async () => (await auditRows(store)).at(-1)!;
   const fileRow = async (bookId: string, path: string, userId = "__base__") =>

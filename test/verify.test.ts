@@ -4,11 +4,11 @@
  * triggers) and must be reported; repair fixes only what needs no guess.
  */
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openStore, type Store } from "../src/index.js";
+import { describe, expect, it } from "vitest";
+import { type Store } from "../src/index.js";
 import { mirrorKey, objectKey } from "../src/blobs/index.js";
 import { sha256Hex } from "../src/hashing/index.js";
-import { BACKENDS, makeBackend, type BackendInstance } from "./support/backends.js";
+import { BACKENDS, openStoreFor } from "./support/backends.js";
 
 const L1 = "content/01-part/01-chapter/01-one.md";
 const L2 = "content/01-part/01-chapter/02-two.md";
@@ -24,17 +24,9 @@ async function tamper(store: Store, statement: string): Promise<void> {
 }
 
 describe.each(BACKENDS)("verify and repair on $name", (backend) => {
-  let instance: BackendInstance;
   let store: Store;
 
-  beforeAll(async () => {
-    instance = await makeBackend(backend, { mirror: "assets" });
-    store = await openStore(instance.options);
-  });
-  afterAll(async () => {
-    await store?.close();
-    await instance?.cleanup();
-  });
+  openStoreFor(backend, (s) => (store = s), { mirror: "assets" });
 
   it("a healthy store verifies clean and repair changes nothing", async () => {
     const bookId = "v-clean";

@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inject } from "vitest";
-import type { S3StorageConfig, StoreOptions } from "../../src/index.js";
+import { afterAll, beforeAll, inject } from "vitest";
+import { openStore, type S3StorageConfig, type Store, type StoreOptions } from "../../src/index.js";
 import { createTestDatabase } from "./postgres.js";
 import { createBucket, S3RVER_ACCESS_KEY, S3RVER_SECRET } from "./s3rver.js";
 
@@ -70,4 +70,19 @@ export async function makeS3Bucket(): Promise<S3StorageConfig & { endpoint: stri
   const bucket = `pfs-${randomBytes(6).toString("hex")}`;
   await createBucket(endpoint, bucket);
   return { kind: "s3", bucket, endpoint, forcePathStyle: true, accessKeyId: S3RVER_ACCESS_KEY, secretAccessKey: S3RVER_SECRET };
+}
+
+/** Opens a store on a fresh backend before the enclosing describe block's tests and closes it after them. */
+export function openStoreFor(backend: Backend, use: (store: Store, instance: BackendInstance) => void, extra: Partial<StoreOptions> = {}): void {
+  let instance: BackendInstance | undefined;
+  let store: Store | undefined;
+  beforeAll(async () => {
+    instance = await makeBackend(backend, extra);
+    store = await openStore(instance.options);
+    use(store, instance);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await instance?.cleanup();
+  });
 }
