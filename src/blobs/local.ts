@@ -83,27 +83,20 @@ export class LocalObjectStorage implements ObjectStorage {
     // Walk only the folder the prefix points into; filter the rest by string prefix.
     const dirPart = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
     const start = dirPart ? this.file(dirPart) : this.root;
-    const stack = [start];
+    let names: string[];
+    try {
+      names = await readdir(start, { recursive: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw storageError("list", prefix, err);
+    }
     const found: ObjectInfo[] = [];
-    while (stack.length) {
-      const dir = stack.pop()!;
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
-        throw storageError("list", prefix, err);
-      }
-      for (const entry of entries) {
-        const full = join(dir, entry.name);
-        if (entry.isDirectory()) stack.push(full);
-        else if (entry.isFile() && !entry.name.endsWith(".tmp")) {
-          const key = relative(this.root, full).split(sep).join("/");
-          if (!key.startsWith(prefix)) continue;
-          const s = await stat(full).catch(() => null);
-          if (s) found.push({ key, size: s.size, lastModified: s.mtime });
-        }
-      }
+    for (const name of names) {
+      const full = join(start, name);
+      const key = relative(this.root, full).split(sep).join("/");
+      if (name.endsWith(".tmp") || !key.startsWith(prefix)) continue;
+      const s = await stat(full).catch(() => null);
+      if (s?.isFile()) found.push({ key, size: s.size, lastModified: s.mtime });
     }
     found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     yield* found;

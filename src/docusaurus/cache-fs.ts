@@ -114,27 +114,27 @@ export async function removeAndPrune(file: string, stopAt: string): Promise<void
 /** Every file below the given cache-relative folders, keyed by cache-relative `/` path. Temp files are skipped. */
 export async function walkFiles(cacheDir: string, folders: string[]): Promise<Map<string, FileStat>> {
   const found = new Map<string, FileStat>();
-  const stack = folders.map((f) => join(cacheDir, f));
-  while (stack.length) {
-    const dir = stack.pop()!;
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
-      throw err;
-    }
-    for (const entry of entries) {
-      const full = join(dir, entry.name);
-      if (entry.isDirectory()) stack.push(full);
-      else if (entry.name.endsWith(".tmp")) await rm(full, { force: true });
-      else if (entry.isFile()) {
+  for (const folder of folders) {
+    for (const name of await readdirRecursive(join(cacheDir, folder))) {
+      const full = join(cacheDir, folder, name);
+      if (name.endsWith(".tmp")) await rm(full, { force: true });
+      else {
         const s = await statOrNull(full);
         if (s) found.set(relative(cacheDir, full).split(sep).join("/"), s);
       }
     }
   }
   return found;
+}
+
+/** Every entry below `dir` (relative names); none when the folder does not exist. */
+async function readdirRecursive(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir, { recursive: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
 }
 
 /** Hashes of the objects present in the cache. */
