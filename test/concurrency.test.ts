@@ -70,8 +70,9 @@ describe("the embedded journal's folder lock", () => {
     await writeFile(
       script,
       `const { openStore } = await import(${JSON.stringify(entry)});
-       try { const s = await openStore({ dataDir: ${JSON.stringify(dataDir)} }); console.log("OPENED"); await s.close(); }
-       catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); process.exitCode = 3; }`,
+       const waits = [];
+       try { const s = await openStore({ dataDir: ${JSON.stringify(dataDir)}, lockWaitMs: 400, onLockWait: (h) => waits.push(h) }); console.log("OPENED"); await s.close(); }
+       catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, waits })); process.exitCode = 3; }`,
     );
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, ["--import", "tsx", script], { stdio: ["ignore", "pipe", "pipe"] });
@@ -83,12 +84,15 @@ describe("the embedded journal's folder lock", () => {
     });
   }
 
-  it("refuses a second process with a clear JOURNAL_UNAVAILABLE naming the holder", async () => {
+  it("a second process waits (saying once who holds it), then fails with JOURNAL_UNAVAILABLE naming the holder", async () => {
     const { code, out } = await openInChild(instance.dir);
     expect(code).toBe(3);
     const reported = JSON.parse(out.trim().split("\n").pop()!);
     expect(reported.code).toBe("JOURNAL_UNAVAILABLE");
     expect(reported.message).toContain(`process ${process.pid}`);
+    expect(reported.message).toContain("after waiting 0.4 s");
+    expect(reported.waits).toHaveLength(1);
+    expect(reported.waits[0].pid).toBe(process.pid);
     expect(out).not.toContain("OPENED");
   });
 

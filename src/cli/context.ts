@@ -3,12 +3,14 @@ import type { Command } from "commander";
 import { openStore, type Store } from "../store/store.js";
 import type { StoreOptions } from "../store/config.js";
 import { isPfsError, PfsError } from "../errors/index.js";
+import { describeHolder } from "../journal/lock-file.js";
 
 export interface GlobalOptions {
   databaseUrl?: string;
   dataDir?: string;
   storageDir?: string;
   mirror?: string;
+  wait?: string;
   json?: boolean;
 }
 
@@ -22,6 +24,13 @@ export function storeOptions(g: GlobalOptions): StoreOptions {
     if (g.mirror !== "assets" && g.mirror !== "all") throw new PfsError("INVALID_ARGUMENT", `--mirror must be "assets" or "all"; got ${JSON.stringify(g.mirror)}.`);
     options.mirror = g.mirror;
   }
+  if (g.wait !== undefined) {
+    const seconds = Number(g.wait);
+    if (g.wait.trim() === "" || !Number.isFinite(seconds) || seconds < 0) throw new PfsError("INVALID_ARGUMENT", `--wait must be a number of seconds, 0 or more; got ${JSON.stringify(g.wait)}.`);
+    options.lockWaitMs = seconds * 1000;
+  }
+  // Said once, on stderr, so --json output stays clean.
+  options.onLockWait = (holder) => process.stderr.write(`Waiting for the embedded journal: it is held by ${describeHolder(holder)}.\n`);
   return options;
 }
 

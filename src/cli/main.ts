@@ -13,6 +13,7 @@ const program = new Command()
   .option("--data-dir <dir>", "embedded journal and default object folder (default: $PFS_DATA_DIR or .panaversity)")
   .option("--storage-dir <dir>", "local object folder (default: S3 from $PFS_S3_* if set, else <data-dir>/objects)")
   .option("--mirror <mode>", "the public mirror is on (assets | all): writes update it, verify checks it, repair rebuilds it")
+  .option("--wait <seconds>", "embedded journal: how long to wait while another process holds it (default 15)")
   .option("--json", "machine-readable output")
   .showHelpAfterError()
   .configureOutput({ outputError: (str, write) => write(`INVALID_ARGUMENT: ${str.replace(/^error: /, "")}`) });

@@ -10,7 +10,7 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { PfsError } from "../errors/index.js";
 import { schema } from "./schema.js";
-import { acquireLockFile } from "./lock-file.js";
+import { acquireLockFile, type LockOptions } from "./lock-file.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema, any>;
@@ -30,6 +30,8 @@ export interface JournalOptions {
   /** Folder of the embedded journal (PGlite), used when databaseUrl is absent. */
   pgliteDir?: string;
   poolSize?: number;
+  /** Embedded journal only: how long to wait for another process's lock, and who to tell once. */
+  lock?: LockOptions;
 }
 
 /** drizzle-kit writes migrations to the top-level folder; src/ and dist/ are at the same depth. */
@@ -54,7 +56,7 @@ export function journalError(err: unknown, where: string): PfsError {
 }
 
 export async function openJournal(opts: JournalOptions): Promise<Journal> {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10) : openPglite(opts.pgliteDir ?? ".panaversity/journal");
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10) : openPglite(opts.pgliteDir ?? ".panaversity/journal", opts.lock);
 }
 
 async function openPostgres(url: string, poolSize: number): Promise<Journal> {
@@ -84,10 +86,10 @@ async function openPostgres(url: string, poolSize: number): Promise<Journal> {
   return { kind: "postgres", db, description, close: () => pool.end() };
 }
 
-async function openPglite(dir: string): Promise<Journal> {
+async function openPglite(dir: string, lock: LockOptions = {}): Promise<Journal> {
   const description = `embedded PGlite at ${dir}`;
   await mkdir(dir, { recursive: true });
-  const release = await acquireLockFile(join(dir, "..", `${dir.split(/[\\/]/).pop()}.lock`));
+  const release = await acquireLockFile(join(dir, "..", `${dir.split(/[\\/]/).pop()}.lock`), lock);
   let client: PGlite | undefined;
   try {
     client = await PGlite.create(dir);

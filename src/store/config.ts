@@ -2,6 +2,7 @@
 import { join, resolve } from "node:path";
 import { PfsError } from "../errors/index.js";
 import type { S3StorageConfig, StorageConfig } from "../blobs/types.js";
+import { DEFAULT_LOCK_WAIT_MS, type LockHolder } from "../journal/lock-file.js";
 
 export type { LocalStorageConfig, S3StorageConfig, StorageConfig } from "../blobs/types.js";
 
@@ -21,6 +22,10 @@ export interface StoreOptions {
   /** Keep a path-keyed public copy of base assets (and content if "all") at books/<book>/… */
   mirror?: false | "assets" | "all";
   poolSize?: number;
+  /** Embedded journal: how long to wait while another process holds it (default 15 000 ms). */
+  lockWaitMs?: number;
+  /** Called once when that wait starts, with who holds the journal (default: a process warning). */
+  onLockWait?: (holder: LockHolder) => void;
 }
 
 export interface ResolvedStoreConfig {
@@ -31,6 +36,7 @@ export interface ResolvedStoreConfig {
   limits: SizeLimits;
   mirror: false | "assets" | "all";
   poolSize: number;
+  lockWaitMs: number;
 }
 
 export const DEFAULT_LIMITS: SizeLimits = { markdownBytes: 5 * 1024 * 1024, assetBytes: 500 * 1024 * 1024 };
@@ -60,6 +66,9 @@ export function resolveStoreConfig(opts: StoreOptions = {}, env: Env = process.e
     throw new PfsError("INVALID_ARGUMENT", "S3 storage needs a bucket (storage.bucket or PFS_S3_BUCKET).");
   }
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  if (opts.lockWaitMs !== undefined && (!Number.isFinite(opts.lockWaitMs) || opts.lockWaitMs < 0)) {
+    throw new PfsError("INVALID_ARGUMENT", "lockWaitMs must be a number of milliseconds, 0 or more.");
+  }
   for (const [name, value] of Object.entries(limits)) {
     if (!Number.isFinite(value) || value <= 0) throw new PfsError("INVALID_ARGUMENT", `limits.${name} must be a positive number of bytes.`);
   }
@@ -71,5 +80,6 @@ export function resolveStoreConfig(opts: StoreOptions = {}, env: Env = process.e
     limits,
     mirror: opts.mirror ?? false,
     poolSize: opts.poolSize ?? 10,
+    lockWaitMs: opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
   };
 }

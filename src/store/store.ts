@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { BlobStore, createObjectStorage } from "../blobs/index.js";
 import { openJournal } from "../journal/db.js";
+import { describeHolder, type LockHolder } from "../journal/lock-file.js";
 import { createMetrics } from "../metrics/index.js";
 import { resolveStoreConfig, type StoreOptions } from "./config.js";
 import type { StoreContext } from "./context.js";
@@ -30,7 +31,13 @@ export class Store {
     const config = resolveStoreConfig(options);
     const metrics = createMetrics();
     const storage = await createObjectStorage(config.storage, { onRetry: (operation) => metrics.storageRetries.inc({ operation }) });
-    const journal = await openJournal({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir, poolSize: config.poolSize }).catch(
+    const onWait = options.onLockWait ?? ((holder: LockHolder) => process.emitWarning(`Waiting for the embedded journal: it is held by ${describeHolder(holder)}.`, { code: "PFS_JOURNAL_LOCK_WAIT" }));
+    const journal = await openJournal({
+      databaseUrl: config.databaseUrl,
+      pgliteDir: config.pgliteDir,
+      poolSize: config.poolSize,
+      lock: { waitMs: config.lockWaitMs, onWait },
+    }).catch(
       async (err) => {
         await storage.close();
         throw err;
