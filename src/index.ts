@@ -1,6 +1,6 @@
 export { openStore, Store } from "./store/store.js";
 export type { StoreOptions, StorageConfig, S3StorageConfig, LocalStorageConfig, SizeLimits } from "./store/config.js";
-export type { WriteInput, WriteResult, DeleteInput, DeleteResult } from "./store/mutations.js";
+export type { WriteInput, WriteResult, DeleteInput, DeleteResult, RefusedAttempt } from "./store/mutations.js";
 export type { ReadInput, ReadResult, ListInput, ListEntry, Snapshot, SnapshotInput, FileMeta, Source } from "./store/reads.js";
 export type { AuditQuery, AuditPage } from "./store/audit-query.js";
 export { manifestHash } from "./store/manifest.js";

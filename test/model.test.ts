@@ -65,6 +65,11 @@ interface Real {
   books: [string, string];
 }
 
+/** Input rejected before the transaction is audited only in a book that already has a chain (issue 9: no state from bad input). */
+function recordRejection(m: Model, book: 0 | 1, entry: ExpectedEntry): void {
+  if (m.audit[book].length > 0) m.audit[book].push(entry);
+}
+
 const key = (book: number, path: string, user: string | undefined) => `${book}\u0000${path}\u0000${user ?? "__base__"}`;
 const isAsset = (path: string) => path.startsWith("static/");
 
@@ -162,7 +167,7 @@ class WriteCmd implements fc.AsyncCommand<Model, Real> {
     else if (!isAsset(this.path) && this.body === 3) code = "INVALID_CONTENT";
     if (code) {
       expect((await expectError(call)).code).toBe(code);
-      m.audit[this.book].push({ ...entry, status: "rejected", errorCode: code, prevHash: null, newHash: null, mode: null });
+      recordRejection(m, this.book, { ...entry, status: "rejected", errorCode: code, prevHash: null, newHash: null, mode: null });
     } else if (!current && expectedHash !== undefined) {
       expect((await expectError(call)).code).toBe("NOT_FOUND");
       m.audit[this.book].push({ ...entry, status: "rejected", errorCode: "NOT_FOUND", prevHash: null, newHash: null, mode: null });
@@ -203,7 +208,7 @@ class DeleteCmd implements fc.AsyncCommand<Model, Real> {
     const entry = { operation: "delete", path: this.path, userId: this.user ?? "__base__", agentId: this.agent };
     if (this.user && isAsset(this.path)) {
       expect((await expectError(call)).code).toBe("SCHEMA_VIOLATION");
-      m.audit[this.book].push({ ...entry, status: "rejected", errorCode: "SCHEMA_VIOLATION", prevHash: null, newHash: null, mode: null });
+      recordRejection(m, this.book, { ...entry, status: "rejected", errorCode: "SCHEMA_VIOLATION", prevHash: null, newHash: null, mode: null });
     } else if (!current) {
       expect(await call).toEqual({ existed: false });
       m.audit[this.book].push({ ...entry, status: "ok", errorCode: null, prevHash: null, newHash: null, mode: "absent" });
@@ -336,7 +341,7 @@ class BadPathCmd implements fc.AsyncCommand<Model, Real> {
     const input = { bookId: r.books[this.book], path: this.path, agentId: AGENTS[0] };
     const err = await expectError(this.op === "write" ? r.store.write({ ...input, content: "x" }) : r.store.delete(input));
     expect(["INVALID_PATH", "SCHEMA_VIOLATION"]).toContain(err.code); // R1
-    m.audit[this.book].push({ operation: this.op, path: this.path, userId: "__base__", agentId: AGENTS[0], status: "rejected", errorCode: err.code, prevHash: null, newHash: null, mode: null });
+    recordRejection(m, this.book, { operation: this.op, path: this.path, userId: "__base__", agentId: AGENTS[0], status: "rejected", errorCode: err.code, prevHash: null, newHash: null, mode: null });
     await checkState(m, r);
   }
   toString = () => `${this.op}-invalid(b${this.book}, ${JSON.stringify(this.path)})`;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { assertAgentId, assertBookId, assertUserId, parsePath, validateTarget } from "../src/paths/index.js";
+import fc from "fast-check";
+import { assertAgentId, assertBookId, assertUserId, isModeratelyRestrictive, parsePath, scriptsOf, validateTarget } from "../src/paths/index.js";
 import { PfsError } from "../src/errors/index.js";
 import { ACCEPTED_PATHS, HOSTILE_PATHS } from "./support/hostile-paths.js";
 
@@ -44,6 +45,67 @@ describe("path schema", () => {
   it("allows overlays only for content pages", () => {
     expect(validateTarget({ bookId: "my-book", path: "content/01-a/02-b/03-c.md", userId: "u-1" }).isContent).toBe(true);
     expect(codeOf(() => validateTarget({ bookId: "my-book", path: "static/img/x.png", userId: "u-1" }))).toBe("SCHEMA_VIOLATION");
+  });
+});
+
+describe("look-alike names (UTS #39 moderately restrictive, NFKC-stable)", () => {
+  const message = (path: string) => {
+    try {
+      parsePath(path);
+      return "";
+    } catch (err) {
+      return (err as PfsError).message;
+    }
+  };
+
+  it("says which scripts a refused name mixes", () => {
+    expect(message("static/img/\u041a.png")).toContain("mixes Cyrillic and Latin letters");
+    expect(message("static/img/p\u03b1ypal.png")).toContain("mixes Latin and Greek letters");
+  });
+
+  it("says what a compatibility character reads as", () => {
+    expect(message("static/img/\ufb01le.png")).toContain('read as "file.png"');
+  });
+
+  it("classifies scripts, ignoring digits, punctuation and combining marks", () => {
+    expect(scriptsOf("01-intro_v2.png")).toEqual(["Latin"]);
+    expect(scriptsOf("2024-01.png")).toEqual(["Latin"]);
+    expect(scriptsOf("123-456")).toEqual([]);
+    expect(scriptsOf("课程.png")).toEqual(["Han", "Latin"]);
+    expect(scriptsOf("日本語のデータ")).toEqual(["Han", "Hiragana", "Katakana"]);
+    expect(scriptsOf("\u041a.png")).toEqual(["Cyrillic", "Latin"]);
+  });
+
+  it("allows the profile's combinations and nothing else", () => {
+    expect(isModeratelyRestrictive(["Arabic", "Latin"])).toBe(true);
+    expect(isModeratelyRestrictive(["Han", "Hiragana", "Katakana", "Latin"])).toBe(true);
+    expect(isModeratelyRestrictive(["Han", "Bopomofo", "Latin"])).toBe(true);
+    expect(isModeratelyRestrictive(["Han", "Hangul", "Latin"])).toBe(true);
+    expect(isModeratelyRestrictive(["Cyrillic", "Latin"])).toBe(false);
+    expect(isModeratelyRestrictive(["Greek", "Latin"])).toBe(false);
+    expect(isModeratelyRestrictive(["Arabic", "Devanagari"])).toBe(false);
+    expect(isModeratelyRestrictive(["Arabic", "Devanagari", "Latin"])).toBe(false);
+    expect(isModeratelyRestrictive(["Hangul", "Katakana"])).toBe(false);
+  });
+
+  it("property: every accepted segment is NFKC-stable and passes the profile", () => {
+    const letters = fc.constantFrom(..."aKé课程سبقデータ한국Кαх1-_. ".split(""), "\ufb01", "\uff21");
+    fc.assert(
+      fc.property(fc.array(letters, { minLength: 1, maxLength: 8 }), (chars) => {
+        const name = `a${chars.join("")}`;
+        let accepted = true;
+        try {
+          parsePath(`static/img/${name}`);
+        } catch {
+          accepted = false;
+        }
+        if (accepted) {
+          expect(name.normalize("NFKC")).toBe(name);
+          expect(isModeratelyRestrictive(scriptsOf(name))).toBe(true);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

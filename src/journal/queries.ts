@@ -27,6 +27,12 @@ export async function lockBookHead(tx: Tx, bookId: string): Promise<BookHead> {
   return head!;
 }
 
+/** Locks the chain head of a book that already exists; null (and nothing created) for an unknown book. */
+export async function lockExistingBookHead(tx: Tx, bookId: string): Promise<BookHead | null> {
+  const [head] = await tx.select().from(bookHead).where(eq(bookHead.bookId, bookId)).for("update");
+  return head ?? null;
+}
+
 export async function getBookHead(tx: Tx, bookId: string): Promise<BookHead | null> {
   const [head] = await tx.select().from(bookHead).where(eq(bookHead.bookId, bookId));
   return head ?? null;

@@ -23,7 +23,13 @@ export function createMetrics(registry = new Registry()) {
       registers: r,
     }),
     archiveMemory: new Gauge({ name: "panaversityfs_archive_memory_bytes", help: "Peak RSS growth seen during the last archive", registers: r }),
-    journalEntries: new Counter({ name: "panaversityfs_journal_entries_total", help: "Audit entries appended per book", labelNames: ["book_id"], registers: r }),
+    refusedTotal: new Counter({
+      name: "panaversityfs_refused_total",
+      help: "Refused attempts (bad input, forbidden, conflicts, failures) by operation and error code; no book label, so bad ids cannot grow it",
+      labelNames: ["operation", "code"],
+      registers: r,
+    }),
+    journalEntries: new Counter({ name: "panaversityfs_journal_entries_total", help: "Audit entries appended per existing book", labelNames: ["book_id"], registers: r }),
     deltaFiles: new Gauge({ name: "panaversityfs_delta_files_count", help: "Files in the last build plan", registers: r }),
     storageRetries: new Counter({ name: "panaversityfs_storage_retries_total", help: "Storage requests retried after a transient failure", labelNames: ["operation"], registers: r }),
   };

@@ -5,8 +5,8 @@
  */
 import { PfsError, isPfsError } from "../errors/index.js";
 import { isSha256Hex } from "../hashing/index.js";
-import { BASE_USER, assertAgentId, validateTarget, type ParsedPath } from "../paths/index.js";
-import { appendAudit, deleteFile, getFile, lockBookHead, upsertFile, type FileRow } from "../journal/queries.js";
+import { BASE_USER, BOOK_ID_PATTERN, assertAgentId, validateTarget, type ParsedPath } from "../paths/index.js";
+import { appendAudit, deleteFile, getFile, lockBookHead, lockExistingBookHead, upsertFile, type FileRow } from "../journal/queries.js";
 import { journalError, type Tx } from "../journal/db.js";
 import type { AuditStatus } from "../journal/audit-chain.js";
 import type { PutResult } from "../blobs/index.js";
@@ -79,37 +79,66 @@ function elapsed(started: number): number {
 function observe(ctx: StoreContext, a: Attempt, status: AuditStatus, mode: string): void {
   ctx.metrics.writeTotal.inc({ status, mode });
   ctx.metrics.writeDuration.observe({ operation: a.operation }, (performance.now() - a.started) / 1000);
+  // Only called once the book has a head: the label set stays bounded by the books that exist.
   ctx.metrics.journalEntries.inc({ book_id: a.bookId });
 }
 
-/** Records a rejected attempt in its own transaction, then rethrows the original error. */
-async function recordFailure(ctx: StoreContext, a: Attempt, err: unknown): Promise<never> {
-  const error = isPfsError(err) ? err : journalError(err, ctx.journal.description);
-  const status = statusOf(error);
+/** An attempt the store (or the server, for a 403) refused; recorded by `recordRefusedAttempt`. */
+export interface RefusedAttempt {
+  /** write, delete, or what the server was asked to do (read, list, audit, …). */
+  operation: string;
+  bookId: string;
+  path?: string | null;
+  userId?: string;
+  agentId: string;
+  error: PfsError;
+  durationMs?: number;
+}
+
+/**
+ * Records a refused attempt in its book's audit chain, but only when that book already exists (a
+ * valid id with a chain head): rejected input must create no head, chain or metric label (issue 9),
+ * while attempts on real books stay on the record (DESIGN: the audit log records rejections).
+ * Every refusal is counted in `panaversityfs_refused_total`, which has no book label.
+ * Returns whether an audit entry was appended; never throws (a journal outage is only counted).
+ */
+export async function recordRefusedAttempt(ctx: StoreContext, r: RefusedAttempt): Promise<boolean> {
+  ctx.metrics.refusedTotal.inc({ operation: r.operation, code: r.error.code });
+  if (!BOOK_ID_PATTERN.test(r.bookId)) return false;
   try {
-    await ctx.journal.db.transaction(async (tx) => {
-      const head = await lockBookHead(tx, a.bookId);
+    return await ctx.journal.db.transaction(async (tx) => {
+      const head = await lockExistingBookHead(tx, r.bookId);
+      if (!head) return false;
       await appendAudit(tx, head, {
         at: new Date(),
-        agentId: a.agentId,
-        operation: a.operation,
-        bookId: a.bookId,
-        path: a.path,
-        userId: a.userId,
+        agentId: auditText(r.agentId, 200),
+        operation: auditText(r.operation, 40),
+        bookId: r.bookId,
+        path: r.path === undefined || r.path === null ? null : auditText(r.path),
+        userId: r.userId === undefined ? BASE_USER : auditText(r.userId, 200),
         prevHash: null,
         newHash: null,
         mode: null,
-        status,
-        errorCode: error.code,
-        errorMessage: auditText(error.message),
-        durationMs: elapsed(a.started),
+        status: statusOf(r.error),
+        errorCode: r.error.code,
+        errorMessage: auditText(r.error.message),
+        durationMs: Math.max(0, Math.round(r.durationMs ?? 0)),
       });
+      ctx.metrics.journalEntries.inc({ book_id: r.bookId });
+      return true;
     });
-    observe(ctx, a, status, "none");
   } catch {
-    // The journal itself is down: the caller still gets the original, more useful error.
-    ctx.metrics.writeTotal.inc({ status, mode: "none" });
+    return false; // the journal itself is down: the caller still reports the original error
   }
+}
+
+/** A write or delete that failed before or outside its transaction: recorded per the rule above, then rethrown. */
+async function recordFailure(ctx: StoreContext, a: Attempt, err: unknown): Promise<never> {
+  const error = isPfsError(err) ? err : journalError(err, ctx.journal.description);
+  const status = statusOf(error);
+  await recordRefusedAttempt(ctx, { ...a, error, durationMs: elapsed(a.started) });
+  ctx.metrics.writeTotal.inc({ status, mode: "none" });
+  ctx.metrics.writeDuration.observe({ operation: a.operation }, (performance.now() - a.started) / 1000);
   throw error;
 }
 
@@ -143,6 +172,7 @@ async function commit<T>(ctx: StoreContext, a: Attempt, decide: (current: FileRo
     return recordFailure(ctx, a, err);
   }
   if (!outcome.ok) {
+    ctx.metrics.refusedTotal.inc({ operation: a.operation, code: outcome.error.code });
     observe(ctx, a, statusOf(outcome.error), "none");
     throw outcome.error;
   }

@@ -5,7 +5,7 @@ import { describeHolder, type LockHolder } from "../journal/lock-file.js";
 import { createMetrics } from "../metrics/index.js";
 import { resolveStoreConfig, type StoreOptions } from "./config.js";
 import type { StoreContext } from "./context.js";
-import { deleteFileOp, writeFile, type CommitListener, type DeleteInput, type DeleteResult, type WriteInput, type WriteResult } from "./mutations.js";
+import { deleteFileOp, recordRefusedAttempt, writeFile, type CommitListener, type RefusedAttempt, type DeleteInput, type DeleteResult, type WriteInput, type WriteResult } from "./mutations.js";
 import { listFilesOp, readFile, readStream, snapshotOp, type FileMeta, type ListEntry, type ListInput, type ReadInput, type ReadResult, type Snapshot, type SnapshotInput } from "./reads.js";
 import { auditOp, type AuditPage, type AuditQuery } from "./audit-query.js";
 import { planBuildOp, type BuildPlan, type PlanInput } from "./plan.js";
@@ -56,6 +56,11 @@ export class Store {
 
   delete(input: DeleteInput): Promise<DeleteResult> {
     return deleteFileOp(this.ctx, input, this.onCommit);
+  }
+
+  /** Audits a refused attempt (e.g. a 403 from the server) when its book exists; counts it either way. */
+  recordRefusedAttempt(attempt: RefusedAttempt): Promise<boolean> {
+    return recordRefusedAttempt(this.ctx, attempt);
   }
 
   read(input: ReadInput): Promise<ReadResult> {
