@@ -5,7 +5,10 @@ import { randomUUID } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { PfsError } from "../errors/index.js";
-import type { ObjectInfo, ObjectStorage } from "./types.js";
+import type { IncompleteUpload, ObjectInfo, ObjectStorage } from "./types.js";
+
+/** `<target>.<uuid>.tmp`: where `atomically` writes before the rename. Only these are ours to clean up. */
+const PARTIAL_FILE = /\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
 
 function storageError(op: string, key: string, err: unknown): PfsError {
   const code = (err as NodeJS.ErrnoException)?.code;
@@ -37,7 +40,7 @@ export class LocalObjectStorage implements ObjectStorage {
 
   private async atomically(key: string, write: (tmp: string) => Promise<void>): Promise<void> {
     const target = this.file(key);
-    const tmp = `${target}.${randomUUID()}.tmp`;
+    const tmp = `${target}.${randomUUID()}.tmp`; // matches PARTIAL_FILE, so a writer's death leaves something gc finds
     try {
       await mkdir(dirname(target), { recursive: true });
       await write(tmp);
@@ -77,6 +80,27 @@ export class LocalObjectStorage implements ObjectStorage {
     } catch (err) {
       throw storageError("delete", key, err);
     }
+  }
+
+  async *listIncomplete(): AsyncIterable<IncompleteUpload> {
+    let names: string[];
+    try {
+      names = await readdir(this.root, { recursive: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw storageError("list", "", err);
+    }
+    for (const name of names.filter((n) => PARTIAL_FILE.test(n)).sort()) {
+      const s = await stat(join(this.root, name)).catch(() => null); // finished (renamed) meanwhile: skip
+      if (s?.isFile()) yield { kind: "partial-file", key: name.split(sep).join("/"), size: s.size, lastModified: s.mtime };
+    }
+  }
+
+  async abortIncomplete(upload: IncompleteUpload): Promise<void> {
+    if (upload.kind !== "partial-file" || !PARTIAL_FILE.test(upload.key)) {
+      throw new PfsError("INVALID_ARGUMENT", `Not an unfinished local upload: ${JSON.stringify(upload.key)}.`, { key: upload.key });
+    }
+    await this.delete(upload.key);
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {

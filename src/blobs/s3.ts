@@ -12,6 +12,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -20,7 +21,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { PfsError, isPfsError } from "../errors/index.js";
 import { TEMP_PREFIX } from "./keys.js";
 import { DEFAULT_RETRY_POLICY, httpStatusOf, sdkRetryStrategy, type RetryPolicy } from "./retry.js";
-import type { ObjectInfo, ObjectStorage, S3StorageConfig } from "./types.js";
+import type { IncompleteUpload, ObjectInfo, ObjectStorage, S3StorageConfig } from "./types.js";
 
 /** Multipart parts: equal-sized (R2 requires it), above S3's 5 MiB minimum. */
 export const PART_SIZE = 8 * 1024 * 1024;
@@ -266,6 +267,42 @@ export class S3ObjectStorage implements ObjectStorage {
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
+  }
+
+  /** Multipart uploads under this store's prefix that were never completed or aborted (ListMultipartUploads). */
+  async *listIncomplete(): AsyncIterable<IncompleteUpload> {
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (;;) {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.prefix || undefined, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+        );
+      } catch (err) {
+        throw this.failure("list unfinished uploads under", this.prefix, err);
+      }
+      for (const u of page.Uploads ?? []) {
+        if (!u.Key?.startsWith(this.prefix) || !u.UploadId) continue;
+        yield { kind: "multipart", key: u.Key.slice(this.prefix.length), uploadId: u.UploadId, size: 0, lastModified: u.Initiated ?? new Date(0) };
+      }
+      const more = page.IsTruncated === true && (page.NextKeyMarker !== undefined || page.NextUploadIdMarker !== undefined);
+      keyMarker = more ? page.NextKeyMarker : undefined;
+      uploadIdMarker = more ? page.NextUploadIdMarker : undefined;
+      if (!more) return;
+    }
+  }
+
+  async abortIncomplete(upload: IncompleteUpload): Promise<void> {
+    if (upload.kind !== "multipart" || !upload.uploadId) {
+      throw new PfsError("INVALID_ARGUMENT", `Not an S3 multipart upload: ${JSON.stringify(upload.key)}.`, { key: upload.key });
+    }
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.full(upload.key), UploadId: upload.uploadId }));
+    } catch (err) {
+      if (isNotFound(err)) return; // NoSuchUpload: finished or aborted meanwhile
+      throw this.failure("abort the unfinished upload of", upload.key, err);
+    }
   }
 
   async close(): Promise<void> {

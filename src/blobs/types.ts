@@ -6,6 +6,18 @@ export interface ObjectInfo {
   lastModified: Date;
 }
 
+/** An upload that never finished: a partial local temp file, or an S3 multipart upload never completed or aborted. */
+export interface IncompleteUpload {
+  kind: "partial-file" | "multipart";
+  key: string;
+  /** The S3 multipart upload id (multipart only). */
+  uploadId?: string;
+  /** Bytes so far (local files; 0 when the backend does not say). */
+  size: number;
+  /** Last write (local) or when the upload was initiated (S3). */
+  lastModified: Date;
+}
+
 /**
  * Key-level object storage: the only thing a backend (local folder, S3/R2) implements.
  * Keys are relative and `/`-separated; a backend applies its own prefix.
@@ -27,6 +39,10 @@ export interface ObjectStorage {
   copy?(fromKey: string, toKey: string): Promise<void>;
   delete(key: string): Promise<void>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Uploads that never finished (a writer died mid-upload); `list` never shows them. */
+  listIncomplete(): AsyncIterable<IncompleteUpload>;
+  /** Removes an unfinished upload (unlink locally, AbortMultipartUpload on S3); gone already is fine. */
+  abortIncomplete(upload: IncompleteUpload): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,13 +1,14 @@
 /**
- * Garbage collection of storage: objects no journal row points to, and temporary uploads left by
- * writes that died, once they are older than a grace period. The grace period is what makes this
+ * Garbage collection of storage: objects no journal row points to, and uploads left by writes that
+ * died (temp objects, partial local temp files, open S3 multipart uploads), once they are older than
+ * a grace period. The grace period is what makes this
  * safe beside writers: a write uploads its object before it commits, so a young unreferenced
  * object may be one that is about to be referenced. A write that reuses an existing object
  * re-stores it when it is older than REFRESH_AFTER_MS (10 min, blobs/blob-store.ts), so any grace
  * longer than that plus the longest write is race-free; shorter graces are for offline maintenance.
  */
 import pLimit from "p-limit";
-import { objectKey, TEMP_PREFIX } from "../blobs/index.js";
+import { objectKey, TEMP_PREFIX, type IncompleteUpload } from "../blobs/index.js";
 import { isPfsError, PfsError } from "../errors/index.js";
 import { journalError } from "../journal/db.js";
 import { referencedHashes } from "../journal/queries.js";
@@ -29,7 +30,28 @@ export interface GcReport {
   /** Storage keys removed (or that would be, with dryRun): objects and stale temporary uploads. */
   deleted: string[];
   deletedBytes: number;
+  /** Unfinished uploads past grace removed (or that would be): partial local temp files, S3 multipart uploads. */
+  abortedUploads: IncompleteUpload[];
   kept: { referenced: number; fresh: number };
+}
+
+/** A leftover of a write that died: a temp object (tmp/), a partial local file or an open S3 multipart upload. */
+export interface TempUpload {
+  kind: "temp-object" | IncompleteUpload["kind"];
+  key: string;
+  uploadId?: string;
+  size: number;
+  lastModified: Date;
+  pastGrace: boolean;
+}
+
+/** Everything a dead write can leave in storage, each judged against the grace cutoff (verify and gc share it). */
+export async function listTempUploads(ctx: StoreContext, cutoff: Date): Promise<TempUpload[]> {
+  const past = (d: Date) => d.getTime() <= cutoff.getTime();
+  const found: TempUpload[] = [];
+  for await (const o of ctx.blobs.storage.list(TEMP_PREFIX)) found.push({ kind: "temp-object", key: o.key, size: o.size, lastModified: o.lastModified, pastGrace: past(o.lastModified) });
+  for await (const u of ctx.blobs.storage.listIncomplete()) found.push({ ...u, pastGrace: past(u.lastModified) });
+  return found;
 }
 
 export interface StoredObject {
@@ -62,7 +84,10 @@ export async function gcOp(ctx: StoreContext, input: GcInput = {}): Promise<GcRe
   // List storage first, then read the references: a write committing in between is then seen as referenced.
   const stored: StoredObject[] = [];
   for await (const o of ctx.blobs.list()) stored.push({ key: objectKey(o.hash), hash: o.hash, size: o.size, lastModified: o.lastModified });
-  for await (const o of ctx.blobs.storage.list(TEMP_PREFIX)) stored.push({ key: o.key, hash: null, size: o.size, lastModified: o.lastModified });
+  const temps = await listTempUploads(ctx, cutoff);
+  for (const t of temps) if (t.kind === "temp-object") stored.push({ key: t.key, hash: null, size: t.size, lastModified: t.lastModified });
+  const unfinished = temps.filter((t) => t.kind !== "temp-object");
+  const abort: IncompleteUpload[] = unfinished.filter((t) => t.pastGrace).map(({ pastGrace: _, ...u }) => u as IncompleteUpload);
   const referenced = await references(ctx);
   const { remove, keptReferenced, keptFresh } = decideGc(stored, referenced, cutoff);
 
@@ -74,12 +99,17 @@ export async function gcOp(ctx: StoreContext, input: GcInput = {}): Promise<GcRe
     const limit = pLimit(DELETE_CONCURRENCY);
     await Promise.all(doomed.map((o) => limit(() => ctx.blobs.storage.delete(o.key))));
   }
+  if (!dryRun && abort.length > 0) {
+    const limit = pLimit(DELETE_CONCURRENCY);
+    await Promise.all(abort.map((u) => limit(() => ctx.blobs.storage.abortIncomplete(u))));
+  }
   return {
     dryRun,
     graceSeconds,
     deleted: doomed.map((o) => o.key),
-    deletedBytes: doomed.reduce((n, o) => n + o.size, 0),
-    kept: { referenced: keptReferenced + (remove.length - doomed.length), fresh: keptFresh },
+    deletedBytes: doomed.reduce((n, o) => n + o.size, 0) + abort.reduce((n, u) => n + u.size, 0),
+    abortedUploads: abort,
+    kept: { referenced: keptReferenced + (remove.length - doomed.length), fresh: keptFresh + (unfinished.length - abort.length) },
   };
 }
 

@@ -11,9 +11,8 @@ import { assertBookId } from "../paths/index.js";
 import { journalError } from "../journal/db.js";
 import { auditBooks, bookChain, getBookHead, listBooks, listFiles, referencedHashes, type FileRow } from "../journal/queries.js";
 import { verifyBookChain, type ChainEntry, type ChainProblem } from "../journal/audit-chain.js";
-import { TEMP_PREFIX } from "../blobs/index.js";
 import type { StoreContext } from "./context.js";
-import { DEFAULT_GC_GRACE_SECONDS, gcOp } from "./gc.js";
+import { DEFAULT_GC_GRACE_SECONDS, gcOp, listTempUploads, type TempUpload } from "./gc.js";
 import { Mirror } from "./mirror.js";
 
 export type VerifyPhase = "objects" | "chains" | "orphans" | "mirror";
@@ -70,8 +69,8 @@ export interface VerifyReport {
   journalAuditProblems: JournalAuditProblem[];
   /** (c) objects no journal row points to; only those past grace are problems. */
   orphans: Orphan[];
-  /** Temporary uploads (tmp/) left by streamed writes that died; past grace they are problems. */
-  tempUploads: { key: string; size: number; lastModified: Date; pastGrace: boolean }[];
+  /** Uploads left by writes that died (temp objects, partial local files, open S3 multipart uploads); past grace they are problems. */
+  tempUploads: TempUpload[];
   graceSeconds: number;
   /** (d) public mirror copies that are missing or stale (to copy) or have no base file (to remove). */
   mirror: { checked: true; stale: string[]; extra: string[]; unchanged: number } | { checked: false; reason: string };
@@ -87,7 +86,7 @@ export interface RepairInput {
 export interface RepairReport {
   before: VerifyReport;
   /** What was fixed (or would be, with dryRun): storage keys removed by gc, mirror keys re-copied or removed. */
-  fixed: { removedOrphans: string[]; mirrorCopied: string[]; mirrorRemoved: string[] };
+  fixed: { removedOrphans: string[]; abortedUploads: TempUpload["key"][]; mirrorCopied: string[]; mirrorRemoved: string[] };
   /** What needs a person: nothing here can be fixed without guessing. */
   unfixable: string[];
   dryRun: boolean;
@@ -192,8 +191,7 @@ async function findOrphans(ctx: StoreContext, graceSeconds: number, progress: Ve
   const orphans = listed
     .filter((o) => !referenced.has(o.hash))
     .map((o) => ({ ...o, pastGrace: o.lastModified.getTime() <= cutoff }));
-  const temps: VerifyReport["tempUploads"] = [];
-  for await (const t of ctx.blobs.storage.list(TEMP_PREFIX)) temps.push({ ...t, pastGrace: t.lastModified.getTime() <= cutoff });
+  const temps = await listTempUploads(ctx, new Date(cutoff));
   progress?.({ phase: "orphans", done: listed.length, total: listed.length });
   return { orphans, temps, stored: listed.length };
 }
@@ -259,5 +257,5 @@ export async function repairStore(ctx: StoreContext, input: RepairInput = {}, mi
     ...before.chainProblems.map((p) => `${p.kind} problem in book ${p.bookId} at entry #${p.bookSeq}: ${p.message}`),
     ...before.journalAuditProblems.map((p) => `journal/audit mismatch ${p.bookId}:${p.path} (user ${p.userId}): ${p.message} (journal ${p.journalHash}, audit ${p.auditHash})`),
   ];
-  return { before, fixed: { removedOrphans: gc.deleted, mirrorCopied: mirrored.copied, mirrorRemoved: mirrored.removed }, unfixable, dryRun };
+  return { before, fixed: { removedOrphans: gc.deleted, abortedUploads: gc.abortedUploads.map((u) => u.key), mirrorCopied: mirrored.copied, mirrorRemoved: mirrored.removed }, unfixable, dryRun };
 }
