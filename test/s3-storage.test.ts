@@ -135,6 +135,10 @@ describe("credentials never leak", () => {
 
   it("an auth failure gives STORAGE_UNAVAILABLE with a hint, and no key material in the error, logs, audit or metrics", async () => {
     const instance = await makeBackend({ name: "pglite+s3", db: "pglite", storage: "s3" });
+    // The book exists (refusals are audited only in books that have a chain), written with good credentials.
+    const seeding = await openStore(instance.options);
+    await seeding.write({ bookId: "secret-book", path: "content/intro.md", content: "# intro", agentId: "tester" });
+    await seeding.close();
     const storage = { ...(instance.options.storage as S3StorageConfig), accessKeyId: ACCESS_KEY, secretAccessKey: SECRET };
     const store = await openStore({ ...instance.options, storage });
     const output: string[] = [];

@@ -100,6 +100,22 @@ describe("a streamed local upload killed half-way", () => {
   });
 });
 
+describe("an S3 server without ListMultipartUploads (s3rver itself)", () => {
+  it("verify says unfinished uploads were not checked instead of failing or claiming there are none", async () => {
+    const instance = await makeBackend({ name: "pglite+s3", db: "pglite", storage: "s3" });
+    const store = await openStore(instance.options);
+    try {
+      const report = await store.verify({ graceSeconds: 0 });
+      expect(report.unfinishedUploadsUnchecked).toMatch(/does not support ListMultipartUploads/);
+      expect(report.ok).toBe(true);
+      expect((await store.gc({ graceSeconds: 0 })).abortedUploads).toEqual([]);
+    } finally {
+      await store.close();
+      await instance.cleanup();
+    }
+  });
+});
+
 describe("an S3 multipart upload never completed (s3rver behind a FAKE ListMultipartUploads/Abort ledger proxy)", () => {
   it("verify reports it within / past grace, gc aborts only those past grace and only under the store's prefix", async () => {
     const bucket = await makeS3Bucket();
@@ -123,6 +139,7 @@ describe("an S3 multipart upload never completed (s3rver behind a FAKE ListMulti
       const fresh = await store.verify({ graceSeconds: 3600 });
       expect(fresh.tempUploads).toMatchObject([{ kind: "multipart", key: "tmp/0f6e0c62-dead-4bad-8a11-000000000001", uploadId: ours, pastGrace: false }]);
       expect(fresh.ok).toBe(true);
+      expect(fresh.unfinishedUploadsUnchecked).toBeUndefined();
       expect((await store.gc({ graceSeconds: 3600 })).abortedUploads).toEqual([]);
       expect(proxy.aborted).toEqual([]);
 

@@ -41,7 +41,7 @@ describe.each(BACKENDS)("verify and repair on $name", (backend) => {
     expect(report.checked).toMatchObject({ rows: 2, objects: 2, auditEntries: 6 });
     expect(report.mirror).toMatchObject({ checked: true, stale: [], extra: [], unchanged: 1 });
     const repaired = await store.repair({ bookId });
-    expect(repaired.fixed).toEqual({ removedOrphans: [], mirrorCopied: [], mirrorRemoved: [] });
+    expect(repaired.fixed).toEqual({ removedOrphans: [], abortedUploads: [], mirrorCopied: [], mirrorRemoved: [] });
     expect(repaired.unfixable).toEqual([]);
   });
 

@@ -280,7 +280,15 @@ export class S3ObjectStorage implements ObjectStorage {
           new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.prefix || undefined, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
         );
       } catch (err) {
-        throw this.failure("list unfinished uploads under", this.prefix, err);
+        const failure = this.failure("list unfinished uploads under", this.prefix, err);
+        // Some S3-compatible servers (s3rver, for one) do not implement it: say so instead of failing verify.
+        if (failure.details.status === 501 || failure.details.s3Code === "NotImplemented") {
+          throw new PfsError("STORAGE_UNAVAILABLE", `${this.description} does not support ListMultipartUploads: unfinished uploads cannot be listed.`, {
+            ...failure.details,
+            unsupported: true,
+          });
+        }
+        throw failure;
       }
       for (const u of page.Uploads ?? []) {
         if (!u.Key?.startsWith(this.prefix) || !u.UploadId) continue;

@@ -45,13 +45,21 @@ export interface TempUpload {
   pastGrace: boolean;
 }
 
-/** Everything a dead write can leave in storage, each judged against the grace cutoff (verify and gc share it). */
-export async function listTempUploads(ctx: StoreContext, cutoff: Date): Promise<TempUpload[]> {
+/**
+ * Everything a dead write can leave in storage, each judged against the grace cutoff (verify and gc
+ * share it). `unchecked` says why unfinished uploads could not be listed (a server without the call).
+ */
+export async function listTempUploads(ctx: StoreContext, cutoff: Date): Promise<{ temps: TempUpload[]; unchecked?: string }> {
   const past = (d: Date) => d.getTime() <= cutoff.getTime();
-  const found: TempUpload[] = [];
-  for await (const o of ctx.blobs.storage.list(TEMP_PREFIX)) found.push({ kind: "temp-object", key: o.key, size: o.size, lastModified: o.lastModified, pastGrace: past(o.lastModified) });
-  for await (const u of ctx.blobs.storage.listIncomplete()) found.push({ ...u, pastGrace: past(u.lastModified) });
-  return found;
+  const temps: TempUpload[] = [];
+  for await (const o of ctx.blobs.storage.list(TEMP_PREFIX)) temps.push({ kind: "temp-object", key: o.key, size: o.size, lastModified: o.lastModified, pastGrace: past(o.lastModified) });
+  try {
+    for await (const u of ctx.blobs.storage.listIncomplete()) temps.push({ ...u, pastGrace: past(u.lastModified) });
+  } catch (err) {
+    if (isPfsError(err) && err.details.unsupported === true) return { temps, unchecked: err.message };
+    throw err;
+  }
+  return { temps };
 }
 
 export interface StoredObject {
@@ -84,7 +92,7 @@ export async function gcOp(ctx: StoreContext, input: GcInput = {}): Promise<GcRe
   // List storage first, then read the references: a write committing in between is then seen as referenced.
   const stored: StoredObject[] = [];
   for await (const o of ctx.blobs.list()) stored.push({ key: objectKey(o.hash), hash: o.hash, size: o.size, lastModified: o.lastModified });
-  const temps = await listTempUploads(ctx, cutoff);
+  const { temps } = await listTempUploads(ctx, cutoff);
   for (const t of temps) if (t.kind === "temp-object") stored.push({ key: t.key, hash: null, size: t.size, lastModified: t.lastModified });
   const unfinished = temps.filter((t) => t.kind !== "temp-object");
   const abort: IncompleteUpload[] = unfinished.filter((t) => t.pastGrace).map(({ pastGrace: _, ...u }) => u as IncompleteUpload);

@@ -71,6 +71,8 @@ export interface VerifyReport {
   orphans: Orphan[];
   /** Uploads left by writes that died (temp objects, partial local files, open S3 multipart uploads); past grace they are problems. */
   tempUploads: TempUpload[];
+  /** Present when unfinished S3 multipart uploads could not be listed (the server lacks ListMultipartUploads). */
+  unfinishedUploadsUnchecked?: string;
   graceSeconds: number;
   /** (d) public mirror copies that are missing or stale (to copy) or have no base file (to remove). */
   mirror: { checked: true; stale: string[]; extra: string[]; unchanged: number } | { checked: false; reason: string };
@@ -183,7 +185,7 @@ async function checkChains(ctx: StoreContext, books: string[], rows: FileRow[], 
 }
 
 /** (c) Store-wide: objects no row of any book points to. References are read after the listing, so a commit in between is never reported. */
-async function findOrphans(ctx: StoreContext, graceSeconds: number, progress: VerifyInput["onProgress"]): Promise<{ orphans: Orphan[]; temps: VerifyReport["tempUploads"]; stored: number }> {
+async function findOrphans(ctx: StoreContext, graceSeconds: number, progress: VerifyInput["onProgress"]): Promise<{ orphans: Orphan[]; temps: TempUpload[]; unchecked?: string; stored: number }> {
   const listed: { hash: string; size: number; lastModified: Date }[] = [];
   for await (const info of ctx.blobs.list()) listed.push(info);
   const referenced = await referencedHashes(ctx.journal.db);
@@ -191,9 +193,9 @@ async function findOrphans(ctx: StoreContext, graceSeconds: number, progress: Ve
   const orphans = listed
     .filter((o) => !referenced.has(o.hash))
     .map((o) => ({ ...o, pastGrace: o.lastModified.getTime() <= cutoff }));
-  const temps = await listTempUploads(ctx, new Date(cutoff));
+  const { temps, unchecked } = await listTempUploads(ctx, new Date(cutoff));
   progress?.({ phase: "orphans", done: listed.length, total: listed.length });
-  return { orphans, temps, stored: listed.length };
+  return { orphans, temps, unchecked, stored: listed.length };
 }
 
 /** (d) A dry-run mirror repair says exactly which copies are stale, missing or extra. */
@@ -214,7 +216,7 @@ export async function verifyStore(ctx: StoreContext, input: VerifyInput = {}, mi
     const rows = await rowsInScope(ctx, books);
     const objects = await checkObjects(ctx, rows, input.onProgress);
     const chains = await checkChains(ctx, books, rows, input.onProgress);
-    const { orphans, temps, stored } = await findOrphans(ctx, graceSeconds, input.onProgress);
+    const { orphans, temps, unchecked, stored } = await findOrphans(ctx, graceSeconds, input.onProgress);
     const mirrorReport = await checkMirror(ctx, mirror, input.bookId);
     input.onProgress?.({ phase: "mirror", done: 1, total: 1 });
     const ok =
@@ -233,6 +235,7 @@ export async function verifyStore(ctx: StoreContext, input: VerifyInput = {}, mi
       journalAuditProblems: chains.journalAuditProblems,
       orphans,
       tempUploads: temps,
+      ...(unchecked ? { unfinishedUploadsUnchecked: unchecked } : {}),
       graceSeconds,
       mirror: mirrorReport,
     };
