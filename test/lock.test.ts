@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../src/index.js";
+import { acquireLockFile } from "../src/journal/lock-file.js";
 import { pgliteDirFromTemplate } from "./support/backends.js";
 
 const WORKER = fileURLToPath(new URL("./support/lock-worker.mjs", import.meta.url));
@@ -108,6 +109,23 @@ describe("two pfs commands started together on one embedded store", () => {
       child.on("close", (code) => resolve({ code, stdout, stderr }));
     });
   }
+
+  it("--wait: a held lock is waited for, the holder named once on stderr, then JOURNAL_UNAVAILABLE", async () => {
+    const release = await acquireLockFile(join(dataDir, "journal.lock"));
+    try {
+      const r = await pfs(["--wait", "0.3", "ls", "lock-book"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.match(/Waiting for the embedded journal: it is held by process (\d+)/g)).toEqual([
+        `Waiting for the embedded journal: it is held by process ${process.pid}`,
+      ]);
+      expect(r.stderr).toMatch(/JOURNAL_UNAVAILABLE: The embedded journal is held by process \d+ .* after waiting 0\.3 s/);
+      const bad = await pfs(["--wait", "soon", "ls", "lock-book"]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain("INVALID_ARGUMENT: --wait must be a number of seconds");
+    } finally {
+      await release();
+    }
+  });
 
   it("both writes exit 0 and both files have a journal row and an audit entry", async () => {
     const files = await Promise.all(
