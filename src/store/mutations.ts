@@ -85,7 +85,7 @@ function observe(ctx: StoreContext, a: Attempt, status: AuditStatus, mode: strin
 
 /** An attempt the store (or the server, for a 403) refused; recorded by `recordRefusedAttempt`. */
 export interface RefusedAttempt {
-  /** write, delete, or what the server was asked to do (read, list, audit, …). */
+  /** write, delete, or what the server was asked to do (read, list, audit, …): a fixed name, it is a metric label. */
   operation: string;
   bookId: string;
   path?: string | null;
