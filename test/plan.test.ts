@@ -178,8 +178,10 @@ describe.each(BACKENDS)("planBuild on $name", (backend) => {
 
   it("computes the same manifest hash in the database as in code, for byte-order-sensitive paths", async () => {
     const bookId = await bookWith({
-      "static/img/\u{1D400}.png": "bold A",
-      "static/img/\uFF41.png": "fullwidth a",
+      // An astral letter (UTF-16 surrogates sort below U+E000) and a BMP letter above U+E000 (byte order
+      // puts it first): U+FA0E is a unified ideograph, so both are valid, NFKC-stable names.
+      "static/img/\u{20000}.png": "astral Han",
+      "static/img/\uFA0E.png": "high-BMP Han",
       "static/img/Z.png": "Z",
       "static/img/a.png": "a",
       "content/a-b.md": "ab",
