@@ -25,6 +25,8 @@ export function createMetrics(registry = new Registry()) {
     archiveMemory: new Gauge({ name: "panaversityfs_archive_memory_bytes", help: "Peak RSS growth seen during the last archive", registers: r }),
     journalEntries: new Counter({ name: "panaversityfs_journal_entries_total", help: "Audit entries appended per book", labelNames: ["book_id"], registers: r }),
     deltaFiles: new Gauge({ name: "panaversityfs_delta_files_count", help: "Files in the last build plan", registers: r }),
+    anchorWrites: new Counter({ name: "panaversityfs_anchor_writes_total", help: "Chain-head anchors written to object storage", registers: r }),
+    anchorErrors: new Counter({ name: "panaversityfs_anchor_errors_total", help: "Anchor writes that failed (retried at the next flush)", registers: r }),
     storageRetries: new Counter({ name: "panaversityfs_storage_retries_total", help: "Storage requests retried after a transient failure", labelNames: ["operation"], registers: r }),
   };
 }
