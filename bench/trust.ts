@@ -1,16 +1,17 @@
 /**
  * Trust bench (issue 9): what tamper evidence and read verification cost, as ratios measured in one run.
  *
- * - Writes: the same workload (`--writes` markdown writes spread over `--books` books, written by
- *   `--concurrency` agents at once) into a fresh store with anchors on (default interval 1 s, signed
- *   with an audit key) and with anchors off. The time runs until every anchor is written (flushAnchors).
- * - Reads: every file read through `store.read` (journal lookup, whole object, SHA-256 checked against
- *   the journal) against `store.readStream` drained (the same lookup, bytes not hashed) and a raw
- *   object get (no journal at all).
+ * - Writes: batches of `--writes` markdown writes spread over `--books` books (`--concurrency` at once)
+ *   into a store with anchors on (default interval 1 s, signed with an audit key) and one with anchors
+ *   off, alternating; a batch's time runs until its anchors are written (flushAnchors).
+ * - Reads: every file read one at a time through `store.read` (journal lookup, whole object, SHA-256
+ *   checked against its address) against `store.readStream` drained (the same lookup, bytes not
+ *   hashed) and a raw object get (no journal at all).
  *
- * Rounds alternate the variants and keep each one's fastest. Target: each cost ≤ 10%.
+ * Both alternate their variants round by round (writes) or file by file (reads) and sum the times, so
+ * a noisy shared machine loads every variant alike. Target: each cost ≤ 10%.
  *
- *   npx tsx bench/trust.ts [--storage local,s3] [--writes 400] [--books 4] [--files 200] [--kb 64] [--rounds 3] [--json]
+ *   npx tsx bench/trust.ts [--storage local,s3] [--writes 200] [--books 4] [--files 200] [--kb 64] [--rounds 5] [--json]
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -25,12 +26,12 @@ import { createBucket, startS3rver, S3RVER_ACCESS_KEY, S3RVER_SECRET, type S3rve
 const { values: args } = parseArgs({
   options: {
     storage: { type: "string", default: "local,s3" },
-    writes: { type: "string", default: "400" },
+    writes: { type: "string", default: "200" },
     books: { type: "string", default: "4" },
     files: { type: "string", default: "200" },
     kb: { type: "string", default: "64" },
     concurrency: { type: "string", default: "4" },
-    rounds: { type: "string", default: "3" },
+    rounds: { type: "string", default: "5" },
     json: { type: "boolean", default: false },
   },
 });
@@ -59,25 +60,44 @@ function page(i: number, round: string): string {
 
 const pathOf = (i: number) => `content/01-part/01-chapter/01-lesson-${i}.md`;
 
-/** Milliseconds for the write workload on a fresh store; anchors: on (signed) or off. */
-async function writeRun(kind: StorageKind, s3: S3rverProcess | null, anchors: boolean): Promise<number> {
-  const dir = await mkdtemp(join(tmpdir(), "pfs-trust-w-"));
-  const store = await openStore({ dataDir: dir, storage: await storageOptions(kind, dir, s3), ...(anchors ? { auditKey: AUDIT_KEY } : { anchors: false }) });
-  try {
-    const limit = pLimit(CONCURRENCY);
-    const round = randomBytes(4).toString("hex");
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: WRITES }, (_, i) =>
-        limit(() => store.write({ bookId: `trust-book-${i % BOOKS}`, path: pathOf(Math.floor(i / BOOKS)), content: page(i, round), agentId: "bench" })),
+/** Milliseconds for one batch of the write workload, anchors flushed at its end (so none leaks into the next batch). */
+async function writeBatch(store: Store, round: number): Promise<number> {
+  const limit = pLimit(CONCURRENCY);
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: WRITES }, (_, i) =>
+      limit(() =>
+        store.write({ bookId: `trust-book-${i % BOOKS}`, path: pathOf(round * WRITES + i), content: page(i, String(round)), agentId: "bench" }),
       ),
-    );
-    await store.flushAnchors();
-    return performance.now() - started;
+    ),
+  );
+  await store.flushAnchors();
+  return performance.now() - started;
+}
+
+/**
+ * Two stores open side by side, anchors on (signed) and off; batches alternate between them, so on a
+ * shared, noisy machine both are measured under the same load. Totals over all rounds after a warm-up.
+ */
+async function writeRounds(kind: StorageKind, s3: S3rverProcess | null): Promise<{ on: number; off: number }> {
+  const dirs = [await mkdtemp(join(tmpdir(), "pfs-trust-on-")), await mkdtemp(join(tmpdir(), "pfs-trust-off-"))];
+  const on = await openStore({ dataDir: dirs[0], storage: await storageOptions(kind, dirs[0]!, s3), auditKey: AUDIT_KEY });
+  const off = await openStore({ dataDir: dirs[1], storage: await storageOptions(kind, dirs[1]!, s3), anchors: false });
+  const total = { on: 0, off: 0 };
+  try {
+    for (let r = 0; r <= ROUNDS; r++) {
+      const order = r % 2 === 0 ? (["on", "off"] as const) : (["off", "on"] as const);
+      for (const v of order) {
+        const ms = await writeBatch(v === "on" ? on : off, r);
+        if (r > 0) total[v] += ms; // round 0 warms up
+      }
+    }
   } finally {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await on.close();
+    await off.close();
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
   }
+  return total;
 }
 
 async function drain(stream: AsyncIterable<unknown>): Promise<number> {
@@ -87,20 +107,31 @@ async function drain(stream: AsyncIterable<unknown>): Promise<number> {
 }
 
 type ReadVariant = "verified" | "unverified" | "raw";
+const VARIANTS: ReadVariant[] = ["verified", "unverified", "raw"];
 
-async function readRun(store: Store, bookId: string, hashes: string[], variant: ReadVariant): Promise<number> {
-  const limit = pLimit(CONCURRENCY);
-  const started = performance.now();
-  await Promise.all(
-    hashes.map((hash, i) =>
-      limit(async () => {
-        if (variant === "verified") return (await store.read({ bookId, path: pathOf(i) })).content.length;
-        if (variant === "unverified") return drain((await store.readStream({ bookId, path: pathOf(i) })).stream);
-        return drain(await store.ctx.blobs.storage.getStream(objectKey(hash)));
-      }),
-    ),
-  );
-  return performance.now() - started;
+async function readOnce(store: Store, bookId: string, i: number, hash: string, variant: ReadVariant): Promise<number> {
+  if (variant === "verified") return (await store.read({ bookId, path: pathOf(i) })).content.length;
+  if (variant === "unverified") return drain((await store.readStream({ bookId, path: pathOf(i) })).stream);
+  return drain(await store.ctx.blobs.storage.getStream(objectKey(hash)));
+}
+
+/**
+ * Total ms per variant. The three reads of a file run back to back in a rotating order, so on a
+ * shared, noisy machine every variant is sampled under the same load.
+ */
+async function readRounds(store: Store, bookId: string, hashes: string[]): Promise<Record<ReadVariant, number>> {
+  const total = { verified: 0, unverified: 0, raw: 0 };
+  for (let r = 0; r <= ROUNDS; r++) {
+    for (let i = 0; i < hashes.length; i++) {
+      for (let k = 0; k < VARIANTS.length; k++) {
+        const v = VARIANTS[(i + r + k) % VARIANTS.length]!;
+        const t = performance.now();
+        await readOnce(store, bookId, i, hashes[i]!, v);
+        if (r > 0) total[v] += performance.now() - t; // round 0 warms caches
+      }
+    }
+  }
+  return total;
 }
 
 interface Line {
@@ -116,26 +147,15 @@ interface Line {
 }
 
 async function benchStorage(kind: StorageKind, s3: S3rverProcess | null): Promise<Line> {
-  const best = { on: Infinity, off: Infinity, verified: Infinity, unverified: Infinity, raw: Infinity };
-  for (let r = 0; r < ROUNDS; r++) {
-    // Alternate which variant goes first so warm-up favours neither.
-    const order = r % 2 === 0 ? [true, false] : [false, true];
-    for (const on of order) best[on ? "on" : "off"] = Math.min(best[on ? "on" : "off"], await writeRun(kind, s3, on));
-  }
+  const writes = await writeRounds(kind, s3);
   const dir = await mkdtemp(join(tmpdir(), "pfs-trust-r-"));
   const store = await openStore({ dataDir: dir, storage: await storageOptions(kind, dir, s3), anchors: false });
+  let reads: Record<ReadVariant, number>;
   try {
     const bookId = "trust-read";
     const hashes: string[] = [];
     for (let i = 0; i < FILES; i++) hashes.push((await store.write({ bookId, path: pathOf(i), content: page(i, "read"), agentId: "bench" })).hash);
-    const variants: ReadVariant[] = ["verified", "unverified", "raw"];
-    for (let r = 0; r < ROUNDS + 1; r++) {
-      const order = r % 2 === 0 ? variants : [...variants].reverse();
-      for (const v of order) {
-        const ms = await readRun(store, bookId, hashes, v);
-        if (r > 0) best[v] = Math.min(best[v], ms); // round 0 warms caches for all three
-      }
-    }
+    reads = await readRounds(store, bookId, hashes);
   } finally {
     await store.close();
     await rm(dir, { recursive: true, force: true });
@@ -143,14 +163,14 @@ async function benchStorage(kind: StorageKind, s3: S3rverProcess | null): Promis
   const perSec = (n: number, ms: number) => Math.round((n / ms) * 1000);
   return {
     storage: kind,
-    writesPerSecAnchored: perSec(WRITES, best.on),
-    writesPerSecPlain: perSec(WRITES, best.off),
-    writeCost: best.on / best.off - 1,
-    readsPerSecVerified: perSec(FILES, best.verified),
-    readsPerSecUnverified: perSec(FILES, best.unverified),
-    readsPerSecRaw: perSec(FILES, best.raw),
-    readCost: best.verified / best.unverified - 1,
-    readCostVsRaw: best.verified / best.raw - 1,
+    writesPerSecAnchored: perSec(WRITES * ROUNDS, writes.on),
+    writesPerSecPlain: perSec(WRITES * ROUNDS, writes.off),
+    writeCost: writes.on / writes.off - 1,
+    readsPerSecVerified: perSec(FILES * ROUNDS, reads.verified),
+    readsPerSecUnverified: perSec(FILES * ROUNDS, reads.unverified),
+    readsPerSecRaw: perSec(FILES * ROUNDS, reads.raw),
+    readCost: reads.verified / reads.unverified - 1,
+    readCostVsRaw: reads.verified / reads.raw - 1,
   };
 }
 
