@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { link, mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { randomUUID } from "node:crypto";
 import { pipeline } from "node:stream/promises";
@@ -53,6 +53,23 @@ export class LocalObjectStorage implements ObjectStorage {
 
   putBuffer(key: string, body: Buffer): Promise<void> {
     return this.atomically(key, (tmp) => writeFile(tmp, body, { flag: "wx" }));
+  }
+
+  async putIfAbsent(key: string, body: Buffer): Promise<boolean> {
+    const target = this.file(key);
+    const tmp = `${target}.${randomUUID()}.tmp`;
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(tmp, body, { flag: "wx" });
+      // link(2) fails with EEXIST instead of replacing: the complete file appears in one step or not at all.
+      await link(tmp, target);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw storageError("write", key, err);
+    } finally {
+      await rm(tmp, { force: true }).catch(() => {});
+    }
   }
 
   putStream(key: string, body: Readable): Promise<void> {

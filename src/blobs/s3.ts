@@ -167,6 +167,20 @@ export class S3ObjectStorage implements ObjectStorage {
     }
   }
 
+  async putIfAbsent(key: string, body: Buffer): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: this.full(key), Body: body, ContentLength: body.length, IfNoneMatch: "*" }),
+      );
+      return true;
+    } catch (err) {
+      // 412: the key exists; 409: a concurrent conditional write to the same key won.
+      const status = httpStatusOf(err);
+      if (status === 412 || status === 409) return false;
+      throw this.failure("write", key, err);
+    }
+  }
+
   /** Multipart upload with equal parts and a small queue: memory stays bounded whatever the size. */
   async putStream(key: string, body: Readable): Promise<void> {
     // lib-storage sizes a body by its `.size` (meant for Blobs); our hashing stream has a `size`

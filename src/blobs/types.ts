@@ -30,6 +30,12 @@ export interface ObjectStorage {
   readonly description: string;
   head(key: string): Promise<ObjectInfo | null>;
   putBuffer(key: string, body: Buffer): Promise<void>;
+  /**
+   * Writes `key` only if nothing is stored there yet (never overwrites); false if it already existed.
+   * Local: a private temp file linked into place. S3: `If-None-Match: *` (servers that ignore the
+   * header, like s3rver, overwrite: callers use keys unique to the content).
+   */
+  putIfAbsent(key: string, body: Buffer): Promise<boolean>;
   /** Streams an unknown-length body to `key` in bounded memory. */
   putStream(key: string, body: Readable): Promise<void>;
   getStream(key: string): Promise<Readable>;

@@ -31,6 +31,8 @@ export function createMetrics(registry = new Registry()) {
     }),
     journalEntries: new Counter({ name: "panaversityfs_journal_entries_total", help: "Audit entries appended per existing book", labelNames: ["book_id"], registers: r }),
     deltaFiles: new Gauge({ name: "panaversityfs_delta_files_count", help: "Files in the last build plan", registers: r }),
+    anchorWrites: new Counter({ name: "panaversityfs_anchor_writes_total", help: "Chain-head anchors written to object storage", registers: r }),
+    anchorErrors: new Counter({ name: "panaversityfs_anchor_errors_total", help: "Anchor writes that failed (retried at the next flush)", registers: r }),
     storageRetries: new Counter({ name: "panaversityfs_storage_retries_total", help: "Storage requests retried after a transient failure", labelNames: ["operation"], registers: r }),
   };
 }

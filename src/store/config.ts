@@ -26,6 +26,15 @@ export interface StoreOptions {
   lockWaitMs?: number;
   /** Called once when that wait starts, with who holds the journal (default: a process warning). */
   onLockWait?: (holder: LockHolder) => void;
+  /**
+   * Anchors (tamper evidence outside the database): the shortest time between two anchors of one
+   * book, in ms (default 1000). `false` turns anchors off; only an explicit false does.
+   */
+  anchors?: false | { intervalMs?: number };
+  /** HMAC key for anchors (default: PFS_AUDIT_KEY). Keep it outside the database. */
+  auditKey?: string;
+  /** Keys that signed older anchors, still accepted by verify (default: PFS_AUDIT_KEYS_PREVIOUS, comma-separated). */
+  auditKeysPrevious?: string[];
 }
 
 export interface ResolvedStoreConfig {
@@ -37,6 +46,26 @@ export interface ResolvedStoreConfig {
   mirror: false | "assets" | "all";
   poolSize: number;
   lockWaitMs: number;
+  /** null: anchors off. */
+  anchors: { intervalMs: number } | null;
+  auditKey: string | null;
+  auditKeysPrevious: string[];
+}
+
+export const DEFAULT_ANCHOR_INTERVAL_MS = 1000;
+
+function resolveAnchors(opt: StoreOptions["anchors"]): ResolvedStoreConfig["anchors"] {
+  if (opt === false) return null;
+  const intervalMs = opt?.intervalMs ?? DEFAULT_ANCHOR_INTERVAL_MS;
+  if (!Number.isFinite(intervalMs) || intervalMs < 0) throw new PfsError("INVALID_ARGUMENT", "anchors.intervalMs must be a number of milliseconds ≥ 0.");
+  return { intervalMs };
+}
+
+function resolveAuditKeys(opts: StoreOptions, env: Env): Pick<ResolvedStoreConfig, "auditKey" | "auditKeysPrevious"> {
+  const auditKey = opts.auditKey ?? (env.PFS_AUDIT_KEY || null);
+  const auditKeysPrevious = opts.auditKeysPrevious ?? (env.PFS_AUDIT_KEYS_PREVIOUS ?? "").split(",").map((k) => k.trim()).filter(Boolean);
+  if (auditKey !== null && auditKey.length < 16) throw new PfsError("INVALID_ARGUMENT", "The audit key (PFS_AUDIT_KEY) must be at least 16 characters.");
+  return { auditKey, auditKeysPrevious };
 }
 
 export const DEFAULT_LIMITS: SizeLimits = { markdownBytes: 5 * 1024 * 1024, assetBytes: 500 * 1024 * 1024 };
@@ -81,5 +110,7 @@ export function resolveStoreConfig(opts: StoreOptions = {}, env: Env = process.e
     mirror: opts.mirror ?? false,
     poolSize: opts.poolSize ?? 10,
     lockWaitMs: opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
+    anchors: resolveAnchors(opts.anchors),
+    ...resolveAuditKeys(opts, env),
   };
 }

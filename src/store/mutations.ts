@@ -143,16 +143,18 @@ async function recordFailure(ctx: StoreContext, a: Attempt, err: unknown): Promi
 }
 
 /** One transaction: lock head and row, decide, apply, audit. Contract failures are audited and thrown. */
-async function commit<T>(ctx: StoreContext, a: Attempt, decide: (current: FileRow | null) => Outcome<T>): Promise<T> {
+async function commit<T>(ctx: StoreContext, a: Attempt, decide: (current: FileRow | null, at: Date) => Outcome<T>): Promise<T> {
   let outcome: Outcome<T>;
   try {
     outcome = await ctx.journal.db.transaction(async (tx) => {
       const head = await lockBookHead(tx, a.bookId);
       const current = await getFile(tx, a, { forUpdate: true });
-      const decided = decide(current);
+      // One instant for the journal row's written_at and the audit entry's at: verify compares them.
+      const at = new Date();
+      const decided = decide(current, at);
       if (decided.ok && decided.apply) await decided.apply(tx);
       await appendAudit(tx, head, {
-        at: new Date(),
+        at,
         agentId: a.agentId,
         operation: a.operation,
         bookId: a.bookId,
@@ -231,7 +233,7 @@ export async function writeFile(ctx: StoreContext, input: WriteInput, onCommit?:
     if (isStream(input.content)) input.content.destroy();
     return recordFailure(ctx, a, err);
   }
-  const result = await commit<WriteResult>(ctx, a, (current) => {
+  const result = await commit<WriteResult>(ctx, a, (current, at) => {
     const decision = decideWrite(parsed.path, current?.sha256 ?? null, input.expectedHash, put.hash);
     if (!decision.ok) return { ok: false, prevHash: current?.sha256 ?? null, error: decision.error };
     const result = { mode: decision.mode, hash: put.hash, previousHash: decision.previousHash, size: put.size };
@@ -243,7 +245,7 @@ export async function writeFile(ctx: StoreContext, input: WriteInput, onCommit?:
       result,
       apply: decision.noop
         ? undefined
-        : (tx) => upsertFile(tx, { ...a, sha256: put.hash, size: put.size, writtenAt: new Date(), writtenBy: a.agentId }),
+        : (tx) => upsertFile(tx, { ...a, sha256: put.hash, size: put.size, writtenAt: at, writtenBy: a.agentId }),
     };
   });
   if (onCommit && a.userId === BASE_USER) await onCommit({ bookId: a.bookId, path: parsed.path, parsed, hash: put.hash });

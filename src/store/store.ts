@@ -13,6 +13,7 @@ import { archiveOp, type ArchiveInput, type ArchiveStream } from "./archive.js";
 import { repairStore, verifyStore, type RepairInput, type RepairReport, type VerifyInput, type VerifyReport } from "./verify.js";
 import { gcOp, type GcInput, type GcReport } from "./gc.js";
 import { Mirror, type MirrorRepairInput, type MirrorRepairReport } from "./mirror.js";
+import { AnchorWriter } from "./anchor-writer.js";
 
 /** The content store: one journal, one object storage. Open with `openStore`. */
 export class Store {
@@ -22,8 +23,12 @@ export class Store {
   /** The public mirror (DESIGN 4.1): updated after base commits only when the `mirror` option is on. */
   protected readonly mirror: Mirror;
 
+  /** Chain-head anchors in object storage (null when turned off). */
+  protected readonly anchors: AnchorWriter | null;
+
   protected constructor(readonly ctx: StoreContext) {
     this.mirror = new Mirror(ctx, ctx.config.mirror);
+    this.anchors = ctx.config.anchors ? new AnchorWriter(ctx, ctx.config.anchors.intervalMs) : null;
     if (ctx.config.mirror) this.commitListeners.push(this.mirror.listener);
   }
 
@@ -51,11 +56,24 @@ export class Store {
   };
 
   write(input: WriteInput): Promise<WriteResult> {
-    return writeFile(this.ctx, input, this.onCommit);
+    return this.anchored(input, writeFile(this.ctx, input, this.onCommit));
   }
 
   delete(input: DeleteInput): Promise<DeleteResult> {
-    return deleteFileOp(this.ctx, input, this.onCommit);
+    return this.anchored(input, deleteFileOp(this.ctx, input, this.onCommit));
+  }
+
+  /** Every attempt appends to the book's chain (rejected ones too), so each one schedules an anchor. */
+  private anchored<T>(input: { bookId: unknown }, op: Promise<T>): Promise<T> {
+    const touch = () => {
+      if (typeof input.bookId === "string") this.anchors?.touch(input.bookId);
+    };
+    return op.finally(touch);
+  }
+
+  /** Writes the pending anchors now instead of at the end of the interval (close does this too). */
+  flushAnchors(): Promise<void> {
+    return this.anchors?.flush() ?? Promise.resolve();
   }
 
   /** Audits a refused attempt (e.g. a 403 from the server) when its book exists; counts it either way. */
@@ -119,6 +137,11 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    try {
+      await this.anchors?.close();
+    } catch {
+      // counted in anchor_errors; closing must still release the journal and storage
+    }
     try {
       await this.ctx.journal.close();
     } finally {

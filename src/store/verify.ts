@@ -14,6 +14,7 @@ import { verifyBookChain, type ChainEntry, type ChainProblem } from "../journal/
 import type { StoreContext } from "./context.js";
 import { DEFAULT_GC_GRACE_SECONDS, gcOp, listTempUploads, type TempUpload } from "./gc.js";
 import { Mirror } from "./mirror.js";
+import { checkAnchors, type AnchorReport } from "./anchor-check.js";
 
 export type VerifyPhase = "objects" | "chains" | "orphans" | "mirror";
 
@@ -74,6 +75,8 @@ export interface VerifyReport {
   /** Present when unfinished S3 multipart uploads could not be listed (the server lacks ListMultipartUploads). */
   unfinishedUploadsUnchecked?: string;
   graceSeconds: number;
+  /** (e) the chains against their anchors in object storage: rewritten or deleted history, forged anchors. */
+  anchors: AnchorReport;
   /** (d) public mirror copies that are missing or stale (to copy) or have no base file (to remove). */
   mirror: { checked: true; stale: string[]; extra: string[]; unchanged: number } | { checked: false; reason: string };
 }
@@ -130,13 +133,43 @@ async function checkObjects(ctx: StoreContext, rows: FileRow[], progress: Verify
 }
 
 /** The hash each file's chain says it holds now (last successful entry's new_hash). */
-export function chainHeads(entries: ChainEntry[]): Map<string, { path: string; userId: string; hash: string | null }> {
-  const heads = new Map<string, { path: string; userId: string; hash: string | null }>();
+export function chainHeads(entries: ChainEntry[]): Map<string, ChainHead> {
+  const heads = new Map<string, ChainHead>();
   for (const e of entries) {
     if (e.status !== "ok" || e.path === null || (e.operation !== "write" && e.operation !== "delete")) continue;
-    heads.set(`${e.path}\u0000${e.userId}`, { path: e.path, userId: e.userId, hash: e.newHash });
+    // An "unchanged" write leaves the row (and its written_at/by) as the previous write made it.
+    if (e.mode === "unchanged") continue;
+    heads.set(`${e.path}\u0000${e.userId}`, { path: e.path, userId: e.userId, hash: e.newHash, agentId: e.agentId, at: e.at, bookSeq: e.bookSeq });
   }
   return heads;
+}
+
+interface ChainHead {
+  path: string;
+  userId: string;
+  hash: string | null;
+  agentId: string;
+  at: Date;
+  bookSeq: number;
+}
+
+/**
+ * Rows written before the write path stored one timestamp in both tables took written_at a moment
+ * before the audit entry's `at`, in the same transaction; such a gap (written_at ≤ at < written_at + 1 s)
+ * is accepted. Newer rows carry the identical instant.
+ */
+const LEGACY_TIME_SKEW_MS = 1000;
+
+/** Pure: why a journal row's agent or time disagrees with its last audit entry, or null. */
+export function rowProvenanceMismatch(row: Pick<FileRow, "writtenBy" | "writtenAt">, head: Pick<ChainHead, "agentId" | "at" | "bookSeq">): string | null {
+  if (row.writtenBy !== head.agentId) {
+    return `the journal row says it was written by ${JSON.stringify(row.writtenBy)} but audit entry #${head.bookSeq} says ${JSON.stringify(head.agentId)}`;
+  }
+  const gap = head.at.getTime() - row.writtenAt.getTime();
+  if (gap < 0 || gap >= LEGACY_TIME_SKEW_MS) {
+    return `the journal row says it was written at ${row.writtenAt.toISOString()} but audit entry #${head.bookSeq} says ${head.at.toISOString()}`;
+  }
+  return null;
 }
 
 /** Pure: journal rows of one book against the heads of its file chains. */
@@ -147,7 +180,10 @@ export function compareJournalWithChain(bookId: string, rows: FileRow[], entries
   for (const row of rows) {
     const key = `${row.path}\u0000${row.userId}`;
     seen.add(key);
-    const auditHash = heads.get(key)?.hash ?? null;
+    const head = heads.get(key);
+    const auditHash = head?.hash ?? null;
+    const provenance = head && auditHash === row.sha256 ? rowProvenanceMismatch(row, head) : null;
+    if (provenance) problems.push({ bookId, path: row.path, userId: row.userId, journalHash: row.sha256, auditHash, message: provenance });
     if (auditHash !== row.sha256) {
       problems.push({
         bookId,
@@ -166,16 +202,21 @@ export function compareJournalWithChain(bookId: string, rows: FileRow[], entries
   return problems;
 }
 
+/** One book's chain and head from one snapshot. */
+function loadChain(ctx: StoreContext, bookId: string) {
+  return ctx.journal.db.transaction(
+    async (tx) => ({ entries: await bookChain(tx, bookId), head: await getBookHead(tx, bookId) }),
+    { isolationLevel: "repeatable read", accessMode: "read only" },
+  );
+}
+
 async function checkChains(ctx: StoreContext, books: string[], rows: FileRow[], progress: VerifyInput["onProgress"]) {
   const chainProblems: ChainProblem[] = [];
   const journalAuditProblems: JournalAuditProblem[] = [];
   let auditEntries = 0;
   let done = 0;
   for (const bookId of books) {
-    const { entries, head } = await ctx.journal.db.transaction(
-      async (tx) => ({ entries: await bookChain(tx, bookId), head: await getBookHead(tx, bookId) }),
-      { isolationLevel: "repeatable read", accessMode: "read only" },
-    );
+    const { entries, head } = await loadChain(ctx, bookId);
     auditEntries += entries.length;
     chainProblems.push(...verifyBookChain(entries, head ?? undefined));
     journalAuditProblems.push(...compareJournalWithChain(bookId, rows.filter((r) => r.bookId === bookId), entries));
@@ -217,12 +258,14 @@ export async function verifyStore(ctx: StoreContext, input: VerifyInput = {}, mi
     const objects = await checkObjects(ctx, rows, input.onProgress);
     const chains = await checkChains(ctx, books, rows, input.onProgress);
     const { orphans, temps, unchecked, stored } = await findOrphans(ctx, graceSeconds, input.onProgress);
+    const anchors = await checkAnchors(ctx, input.bookId, (bookId) => loadChain(ctx, bookId));
     const mirrorReport = await checkMirror(ctx, mirror, input.bookId);
     input.onProgress?.({ phase: "mirror", done: 1, total: 1 });
     const ok =
       objects.problems.length === 0 &&
       chains.chainProblems.length === 0 &&
       chains.journalAuditProblems.length === 0 &&
+      anchors.problems.length === 0 &&
       orphans.every((o) => !o.pastGrace) &&
       temps.every((t) => !t.pastGrace) &&
       (!mirrorReport.checked || mirrorReport.stale.length + mirrorReport.extra.length === 0);
@@ -237,6 +280,7 @@ export async function verifyStore(ctx: StoreContext, input: VerifyInput = {}, mi
       tempUploads: temps,
       ...(unchecked ? { unfinishedUploadsUnchecked: unchecked } : {}),
       graceSeconds,
+      anchors,
       mirror: mirrorReport,
     };
   } catch (err) {
@@ -259,6 +303,7 @@ export async function repairStore(ctx: StoreContext, input: RepairInput = {}, mi
     ...before.objectProblems.map((p) => `${p.kind} object for ${p.bookId}:${p.path} (user ${p.userId}): ${p.message}; restore object ${p.hash} from a backup`),
     ...before.chainProblems.map((p) => `${p.kind} problem in book ${p.bookId} at entry #${p.bookSeq}: ${p.message}`),
     ...before.journalAuditProblems.map((p) => `journal/audit mismatch ${p.bookId}:${p.path} (user ${p.userId}): ${p.message} (journal ${p.journalHash}, audit ${p.auditHash})`),
+    ...before.anchors.problems.map((p) => `${p.kind} in book ${p.bookId} at anchored entry #${p.seq}: ${p.message}`),
   ];
   return { before, fixed: { removedOrphans: gc.deleted, abortedUploads: gc.abortedUploads.map((u) => u.key), mirrorCopied: mirrored.copied, mirrorRemoved: mirrored.removed }, unfixable, dryRun };
 }

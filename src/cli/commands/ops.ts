@@ -38,6 +38,10 @@ function summarize(r: VerifyReport): string {
     ...r.objectProblems.map((p) => `OBJECT ${p.kind}: ${p.bookId}:${p.path} (user ${p.userId}) → ${p.hash}: ${p.message}`),
     ...r.chainProblems.map((p) => `CHAIN ${p.kind}: ${p.bookId} entry #${p.bookSeq}: ${p.message}`),
     ...r.journalAuditProblems.map((p) => `JOURNAL/AUDIT: ${p.bookId}:${p.path} (user ${p.userId}): ${p.message}`),
+    ...r.anchors.problems.map((p) => `ANCHOR ${p.kind}: ${p.bookId} anchored entry #${p.seq}: ${p.message}`),
+    r.anchors.checked
+      ? `anchors: ${r.anchors.books.length} book(s) anchored, signing ${r.anchors.signing}${r.anchors.writeErrors ? `, ${r.anchors.writeErrors} failed anchor write(s) in this process` : ""}`
+      : "anchors not checked: off for this store and none found",
     ...r.orphans.map((o) => `ORPHAN ${o.pastGrace ? "past grace" : "within grace"}: ${o.hash} (${o.size} bytes, ${o.lastModified.toISOString()})`),
     ...r.tempUploads.map((t) => `TEMP UPLOAD ${t.pastGrace ? "past grace" : "within grace"}: ${t.key}`),
     ...(r.mirror.checked

@@ -1,0 +1,98 @@
+/**
+ * Writes anchors after commits: per book at most one per interval, and after the last commit of a
+ * burst the newest head is always anchored (a trailing timer). A failed anchor never fails the write
+ * that caused it: it is counted and retried at the next flush (the next commit of the book, or close).
+ */
+import { getBookHead } from "../journal/queries.js";
+import { manifestHashOfJournal } from "../journal/manifest-queries.js";
+import { BOOK_ID_PATTERN } from "../paths/index.js";
+import type { StoreContext } from "./context.js";
+import { anchorKey, makeAnchor } from "./anchors.js";
+
+interface BookState {
+  lastWrite: number;
+  timer: NodeJS.Timeout | null;
+  /** A commit happened that no anchor covers yet. */
+  dirty: boolean;
+  running: Promise<void> | null;
+}
+
+export class AnchorWriter {
+  private readonly books = new Map<string, BookState>();
+  private closed = false;
+
+  constructor(
+    private readonly ctx: StoreContext,
+    private readonly intervalMs: number,
+  ) {}
+
+  /** A commit changed the book's chain (any audited attempt, successful or not). */
+  touch(bookId: string): void {
+    if (this.closed || !BOOK_ID_PATTERN.test(bookId)) return;
+    let s = this.books.get(bookId);
+    if (!s) this.books.set(bookId, (s = { lastWrite: -Infinity, timer: null, dirty: false, running: null }));
+    s.dirty = true;
+    if (s.timer) return; // the pending timer anchors the newest head when it fires
+    const delay = Math.max(0, s.lastWrite + this.intervalMs - Date.now());
+    s.timer = setTimeout(() => {
+      s.timer = null;
+      void this.run(bookId, s);
+    }, delay);
+    s.timer.unref(); // a process that exits without close() loses at most this interval (documented)
+  }
+
+  private run(bookId: string, s: BookState): Promise<void> {
+    // One anchor write per book at a time; a commit during it re-arms the timer through touch().
+    const previous = s.running ?? Promise.resolve();
+    const next = previous.then(() => this.anchorNow(bookId, s));
+    s.running = next.finally(() => {
+      if (s.running === next) s.running = null;
+    });
+    return next;
+  }
+
+  private async anchorNow(bookId: string, s: BookState): Promise<void> {
+    if (!s.dirty) return;
+    s.dirty = false;
+    s.lastWrite = Date.now();
+    try {
+      await writeAnchor(this.ctx, bookId);
+      this.ctx.metrics.anchorWrites.inc();
+    } catch {
+      s.dirty = true; // retried at the next flush; verify reports the unanchored tail
+      this.ctx.metrics.anchorErrors.inc();
+    }
+  }
+
+  /** Anchors every book with unanchored commits now, ignoring the interval. */
+  async flush(): Promise<void> {
+    const runs: Promise<void>[] = [];
+    for (const [bookId, s] of this.books) {
+      if (s.timer) clearTimeout(s.timer);
+      s.timer = null;
+      runs.push(this.run(bookId, s));
+    }
+    await Promise.all(runs);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+  }
+}
+
+/** Reads the head and the manifest in one snapshot (consistent seq, entry_hash, manifest) and writes its anchor. */
+export async function writeAnchor(ctx: StoreContext, bookId: string): Promise<boolean> {
+  const state = await ctx.journal.db.transaction(
+    async (tx) => {
+      const head = await getBookHead(tx, bookId);
+      if (!head || head.seq === 0 || head.lastEntryHash === null) return null;
+      return { bookId, seq: head.seq, entryHash: head.lastEntryHash, manifestHash: await manifestHashOfJournal(tx, bookId) };
+    },
+    { isolationLevel: "repeatable read", accessMode: "read only" },
+  );
+  if (!state) return false;
+  const anchor = makeAnchor(state, new Date(), ctx.config.auditKey);
+  // Never overwritten: an existing anchor of this seq (another process anchored it) is kept.
+  return ctx.blobs.storage.putIfAbsent(anchorKey(bookId, state.seq), Buffer.from(`${JSON.stringify(anchor, null, 2)}\n`));
+}
