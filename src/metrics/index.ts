@@ -25,6 +25,12 @@ export function createMetrics(registry = new Registry()) {
     archiveMemory: new Gauge({ name: "panaversityfs_archive_memory_bytes", help: "Peak RSS growth seen during the last archive", registers: r }),
     journalEntries: new Counter({ name: "panaversityfs_journal_entries_total", help: "Audit entries appended per book", labelNames: ["book_id"], registers: r }),
     deltaFiles: new Gauge({ name: "panaversityfs_delta_files_count", help: "Files in the last build plan", registers: r }),
+    integrityErrors: new Counter({
+      name: "panaversityfs_integrity_errors_total",
+      help: "Objects whose bytes did not match the journal (hash or size) when read",
+      labelNames: ["operation"],
+      registers: r,
+    }),
     storageRetries: new Counter({ name: "panaversityfs_storage_retries_total", help: "Storage requests retried after a transient failure", labelNames: ["operation"], registers: r }),
   };
 }

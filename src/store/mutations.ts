@@ -6,7 +6,7 @@
 import { PfsError, isPfsError } from "../errors/index.js";
 import { isSha256Hex } from "../hashing/index.js";
 import { BASE_USER, assertAgentId, validateTarget, type ParsedPath } from "../paths/index.js";
-import { appendAudit, deleteFile, getFile, lockBookHead, upsertFile, type FileRow } from "../journal/queries.js";
+import { appendAudit, deleteFile, getBookHead, getFile, lockBookHead, upsertFile, type FileRow } from "../journal/queries.js";
 import { journalError, type Tx } from "../journal/db.js";
 import type { AuditStatus } from "../journal/audit-chain.js";
 import type { PutResult } from "../blobs/index.js";
@@ -46,7 +46,7 @@ export interface DeleteResult {
 export type CommitListener = (change: { bookId: string; path: string; parsed: ParsedPath; hash: string | null }) => Promise<void>;
 
 interface Attempt {
-  operation: "write" | "delete";
+  operation: string;
   bookId: string;
   path: string;
   userId: string;
@@ -148,6 +148,20 @@ async function commit<T>(ctx: StoreContext, a: Attempt, decide: (current: FileRo
   }
   observe(ctx, a, "ok", outcome.mode);
   return outcome.result;
+}
+
+/**
+ * Audits a call refused before it ran (e.g. FORBIDDEN by a token's scope) through the same path as
+ * failed writes. Only for a book that exists: a refusal must never create a book's head or chain.
+ */
+export async function recordRefusedAttempt(
+  ctx: StoreContext,
+  input: { operation: string; bookId: string; path?: string; userId?: string; agentId: string },
+  error: PfsError,
+): Promise<void> {
+  const exists = await getBookHead(ctx.journal.db, input.bookId).catch(() => null);
+  if (!exists) return;
+  await recordFailure(ctx, attemptOf(input.operation, { ...input, path: input.path ?? "" }), error).catch(() => {});
 }
 
 function attemptOf(operation: Attempt["operation"], input: { bookId: unknown; path: unknown; userId?: unknown; agentId: unknown }): Attempt {

@@ -1,10 +1,11 @@
 import type { Readable } from "node:stream";
+import type { PfsError } from "../errors/index.js";
 import { BlobStore, createObjectStorage } from "../blobs/index.js";
 import { openJournal } from "../journal/db.js";
 import { createMetrics } from "../metrics/index.js";
 import { resolveStoreConfig, type StoreOptions } from "./config.js";
 import type { StoreContext } from "./context.js";
-import { deleteFileOp, writeFile, type CommitListener, type DeleteInput, type DeleteResult, type WriteInput, type WriteResult } from "./mutations.js";
+import { deleteFileOp, recordRefusedAttempt, writeFile, type CommitListener, type DeleteInput, type DeleteResult, type WriteInput, type WriteResult } from "./mutations.js";
 import { listFilesOp, readFile, readStream, snapshotOp, type FileMeta, type ListEntry, type ListInput, type ReadInput, type ReadResult, type Snapshot, type SnapshotInput } from "./reads.js";
 import { auditOp, type AuditPage, type AuditQuery } from "./audit-query.js";
 import { planBuildOp, type BuildPlan, type PlanInput } from "./plan.js";
@@ -49,6 +50,11 @@ export class Store {
 
   delete(input: DeleteInput): Promise<DeleteResult> {
     return deleteFileOp(this.ctx, input, this.onCommit);
+  }
+
+  /** Audits a call refused by the caller's scope (only for a book that exists). */
+  recordRefused(input: Parameters<typeof recordRefusedAttempt>[1], error: PfsError): Promise<void> {
+    return recordRefusedAttempt(this.ctx, input, error);
   }
 
   read(input: ReadInput): Promise<ReadResult> {
