@@ -112,11 +112,11 @@ export function createMcpServer(store: Store, agent: string | Scope): McpServer 
     "audit_log",
     {
       description: "Who changed what, newest first. path may be a glob (content/**).",
-      inputSchema: { bookId: bookId.optional(), path: z.string().optional(), agentId: z.string().optional(), limit: z.number().int().optional(), cursor: z.string().optional() },
+      inputSchema: { bookId: bookId.optional(), path: z.string().optional(), agentId: z.string().optional(), userId, limit: z.number().int().optional(), cursor: z.string().optional() },
     },
     (a) =>
       run(async () => {
-        await allow({ op: "audit", bookId: a.bookId });
+        await allow({ op: "audit", bookId: a.bookId, userId: a.userId });
         const page = await store.audit(a);
         // Entries about users outside the scope are left out (the cursor still pages through everything).
         return { ...page, entries: page.entries.filter((e) => seesUser(scope, e.userId ?? BASE_USER)) };
