@@ -186,7 +186,8 @@ describe("scope matrix: HTTP and MCP, every cell", () => {
         } else {
           expect(outcome, cell).toMatchObject({ ok: true });
           // What came back shows only the base and users this token may see.
-          const visible = ["*"].includes(ENTRIES[who].users as string) ? ["ada", "bob"] : ((ENTRIES[who] as { users?: string[] }).users ?? []);
+          const granted = (ENTRIES[who] as { users?: "*" | readonly string[] }).users ?? [];
+          const visible = granted === "*" ? ["ada", "bob"] : granted;
           for (const u of outcome.users ?? []) expect(u === BASE_USER || visible.includes(u), `${cell} shows user ${u}`).toBe(true);
         }
       }

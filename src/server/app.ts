@@ -162,8 +162,10 @@ function sendError(opts: ServerOptions, req: IncomingMessage, res: ServerRespons
 }
 
 export function createPfsServer(opts: ServerOptions): Server {
+  const headersTimeout = opts.headersTimeoutMs ?? 30_000;
   const server = createServer(
-    { headersTimeout: opts.headersTimeoutMs ?? 30_000, requestTimeout: opts.requestTimeoutMs ?? 15 * 60_000 },
+    // Timeouts are enforced on each check interval: check often enough for the header timeout to mean something.
+    { headersTimeout, requestTimeout: opts.requestTimeoutMs ?? 15 * 60_000, connectionsCheckingInterval: Math.max(250, Math.min(30_000, headersTimeout / 2)) },
     (req, res) => {
       const requestId = randomUUID();
       res.setHeader("x-request-id", requestId);
