@@ -84,7 +84,7 @@ describe("scopes and tokens (pure)", () => {
       "/v1/books/b1/files/static/img/a.png?user=",
     ];
     for (const url of bad) expect(() => route("PUT", url), url).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
-    expect(route("PUT", "/v1/books/b1/files/static/img/a%20b.png?user=ada")).toEqual({ op: "write", bookId: "bk1", path: "static/img/a b.png", userId: "ada" });
+    expect(route("PUT", "/v1/books/bk1/files/static/img/a%20b.png?user=ada")).toEqual({ op: "write", bookId: "bk1", path: "static/img/a b.png", userId: "ada" });
   });
 
   it("tells clients the code and a request id, never the inner message of a server failure; logs redact credentials", () => {

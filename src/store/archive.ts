@@ -208,7 +208,7 @@ async function writeArchive(ctx: StoreContext, input: ArchiveInput, tuning: Arch
       return { kind: "file", file: spooled };
     } catch (err) {
       if (isPfsError(err, "NOT_FOUND")) {
-        ctx.metrics.integrityErrors.inc({ operation: "archive" });
+        ctx.metrics.integrityErrors.inc({ operation: "archive" }); // a large object gone missing
         return { kind: "error", code: "INTEGRITY_ERROR", message: `Object ${file.hash} is missing from storage.` };
       }
       return { kind: "error", code: isPfsError(err) ? err.code : "STORAGE_UNAVAILABLE", message: err instanceof Error ? err.message : String(err) };

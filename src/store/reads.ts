@@ -94,8 +94,9 @@ function metaOf(row: FileRow): FileMeta {
 /** Objects up to this size are read whole and checked before their first byte is handed out. */
 export const VERIFY_BUFFER_LIMIT = 8 * 1024 * 1024;
 
-function missingObject(row: FileRow, err: unknown): never {
+function missingObject(ctx: StoreContext, operation: string, row: Pick<FileRow, "path" | "sha256">, err: unknown): never {
   if (isPfsError(err, "NOT_FOUND")) {
+    ctx.metrics.integrityErrors.inc({ operation });
     throw new PfsError("INTEGRITY_ERROR", `The journal points "${row.path}" at object ${row.sha256}, which is missing from storage.`, {
       path: row.path,
       hash: row.sha256,
@@ -107,14 +108,14 @@ function missingObject(row: FileRow, err: unknown): never {
 /** The error (counted in panaversityfs_integrity_errors_total) for bytes that differ from their journal row. */
 export function integrityError(ctx: StoreContext, operation: string, path: string, hash: string, what: string): PfsError {
   ctx.metrics.integrityErrors.inc({ operation });
-  return new PfsError("INTEGRITY_ERROR", `The stored bytes of "${path}" do not match the journal (${what}); nothing was served.`, { path, hash });
+  return new PfsError("INTEGRITY_ERROR", `The stored object of "${path}" is corrupt: it does not match the journal (${what}).`, { path, hash });
 }
 
 /** Reads an object whole and checks its size and SHA-256 against the journal row. */
 export async function verifiedBuffer(ctx: StoreContext, row: { path: string; sha256: string; size: number }, operation: string): Promise<Buffer> {
   const bytes = await ctx.blobs.getBuffer(row.sha256).catch((err) => {
     if (isPfsError(err, "INTEGRITY_ERROR")) throw integrityError(ctx, operation, row.path, row.sha256, "hash");
-    return missingObject(row as FileRow, err);
+    return missingObject(ctx, operation, row, err);
   });
   if (bytes.length !== row.size) throw integrityError(ctx, operation, row.path, row.sha256, `size ${bytes.length}, journal ${row.size}`);
   return bytes;
@@ -169,7 +170,7 @@ export async function readStream(ctx: StoreContext, input: ReadInput): Promise<F
   if (row.size <= VERIFY_BUFFER_LIMIT) {
     stream = Readable.from([await verifiedBuffer(ctx, row, "read")], { objectMode: false });
   } else {
-    const source = await ctx.blobs.get(row.sha256).catch((err) => missingObject(row, err));
+    const source = await ctx.blobs.get(row.sha256).catch((err) => missingObject(ctx, "read", row, err));
     const verifier = new VerifyingStream({ size: row.size, hash: row.sha256 }, (what) => integrityError(ctx, "read", row.path, row.sha256, what));
     source.once("error", (err) => verifier.destroy(err));
     stream = source.pipe(verifier);
