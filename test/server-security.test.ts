@@ -21,7 +21,11 @@ import { hashToken, parseTokens, parseTokensFile, scopeForToken } from "../src/s
 import { authorize, fullScope, type Scope } from "../src/server/scopes.js";
 import { clientError, logLine, redactCredentials } from "../src/server/errors.js";
 import { httpStatus, route } from "../src/server/routes.js";
-import { PfsError } from "../src/errors/index.js";
+import { PfsError, isPfsError } from "../src/errors/index.js";
+import fc from "fast-check";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { createMetricsServer } from "../src/server/app.js";
 import { makeBackend, type BackendInstance } from "./support/backends.js";
 import { superuserQuery, ADMIN_URL } from "./support/postgres.js";
 import { auditRows, captureState } from "./support/state.js";
@@ -85,6 +89,37 @@ describe("scopes and tokens (pure)", () => {
     ];
     for (const url of bad) expect(() => route("PUT", url), url).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
     expect(route("PUT", "/v1/books/bk1/files/static/img/a%20b.png?user=ada")).toEqual({ op: "write", bookId: "bk1", path: "static/img/a b.png", userId: "ada" });
+  });
+
+  it("property: any URL either is refused with INVALID_ARGUMENT or names the file its canonical encoding names", () => {
+    const segment = fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom(".", "..", "", "%2f", "%5c", "%E0%A4%A", "%C0%AE", "a\\b", "%2e"));
+    fc.assert(
+      fc.property(fc.array(segment, { minLength: 1, maxLength: 4 }), fc.boolean(), (segs, encode) => {
+        const rest = segs.map((x) => (encode ? encodeURIComponent(x) : x)).join("/");
+        let r;
+        try {
+          r = route("GET", `/v1/books/bk1/files/${rest}`);
+        } catch (err) {
+          expect(isPfsError(err)).toBe(true);
+          expect((err as PfsError).code).toMatch(/^(INVALID_ARGUMENT|NOT_FOUND)$/);
+          return;
+        }
+        if (r.op !== "read") return;
+        const canonical = r.path.split("/").map(encodeURIComponent).join("/");
+        expect(route("GET", `/v1/books/bk1/files/${canonical}`)).toEqual(r);
+        for (const seg of r.path.split("/")) expect(seg === "" || seg === "." || seg === "..").toBe(false);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("pfs token new prints a token and an entry holding only its hash", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ["dist/cli/main.js", "token", "new", "--agent", "tutor-bot", "--books", "python-book", "--users", "ada,bob"]);
+    const { token, entry } = JSON.parse(stdout) as { token: string; entry: Record<string, unknown> };
+    expect(token.length).toBeGreaterThanOrEqual(40);
+    expect(entry).toEqual({ agent: "tutor-bot", sha256: hashToken(token), books: ["python-book"], users: ["ada", "bob"], writeBase: false, audit: false, admin: false });
+    expect(JSON.stringify(entry)).not.toContain(token);
+    expect(scopeForToken(parseTokensFile(JSON.stringify({ tokens: [entry] })), token).agentId).toBe("tutor-bot");
   });
 
   it("tells clients the code and a request id, never the inner message of a server failure; logs redact credentials", () => {
@@ -346,6 +381,38 @@ describe("HTTP edges: bad input is a 400 with a request id; the connection cap h
     });
     expect(res.status).toBe(201);
     sockets.forEach((s) => s.destroy());
+  });
+});
+
+describe("--metrics-listen: metrics on their own listener only", () => {
+  let instance: BackendInstance;
+  let store: Store;
+  const servers: Server[] = [];
+
+  beforeAll(async () => {
+    instance = await makeBackend({ name: "pglite+local", db: "pglite", storage: "local" });
+    store = await openStore(instance.options);
+  });
+  afterAll(async () => {
+    for (const s of servers) await new Promise((resolve) => s.close(resolve));
+    await store?.close();
+    await instance?.cleanup();
+  });
+
+  it("the main listener answers /metrics with 404, the metrics listener serves it", async () => {
+    const main = createPfsServer({ store, tokens: parseTokens(`agent-a=${TOKEN}`), serveMetrics: false });
+    const metrics = createMetricsServer(store);
+    servers.push(main, metrics);
+    const at = async (s: Server) => {
+      await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+      return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+    };
+    const [mainUrl, metricsUrl] = [await at(main), await at(metrics)];
+    expect((await fetch(`${mainUrl}/metrics`)).status).toBe(404);
+    const res = await fetch(`${metricsUrl}/metrics`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("panaversityfs_integrity_errors_total");
+    expect((await fetch(`${metricsUrl}/v1/audit`)).status).toBe(404);
   });
 });
 
