@@ -11,24 +11,37 @@ import { BASE_USER, assertAgentId, parsePath } from "../paths/index.js";
 import type { Store } from "../store/store.js";
 import { authorize, fullScope, seesUser, type Action, type Scope } from "./scopes.js";
 import { mimeTypeOf } from "./mime.js";
+import { clientError, logLine } from "./errors.js";
+import { httpStatus } from "./routes.js";
+import { randomUUID } from "node:crypto";
 
 const bookId = z.string().describe("book id, e.g. python-book");
 const path = z.string().describe("content/<NN-Part>/<NN-Chapter>/<NN-lesson>.md, its .summary.md, README.md intros, content/<name>.md, or static/(img|images|slides|videos|audio)/…");
 const userId = z.string().optional().describe("a student's id: act on their personal overlay instead of the shared book");
 const expectedHash = z.string().optional().describe("the hash you read; required to update or to delete safely");
 
-/** Results and PfsErrors as JSON text; an error keeps its code and current hash so the agent can retry right. */
-async function run(fn: () => Promise<unknown>): Promise<CallToolResult> {
-  try {
-    return { content: [{ type: "text", text: JSON.stringify(await fn(), null, 2) }] };
-  } catch (err) {
-    if (!isPfsError(err)) throw err;
-    return { isError: true, content: [{ type: "text", text: JSON.stringify({ error: err.toJSON() }, null, 2) }] };
-  }
+/**
+ * Results and PfsErrors as JSON text; an error keeps its code and current hash so the agent can retry right.
+ * As over HTTP, a server-side failure shows the agent only its code and a request id; details go to stderr.
+ */
+function runner(store: Store, log: (line: string) => void) {
+  const secrets = [store.ctx.journal.description, store.ctx.blobs.storage.description];
+  return async (fn: () => Promise<unknown>): Promise<CallToolResult> => {
+    try {
+      return { content: [{ type: "text", text: JSON.stringify(await fn(), null, 2) }] };
+    } catch (err) {
+      if (!isPfsError(err)) throw err;
+      const requestId = randomUUID();
+      const { status, body, logged } = clientError(err, requestId, secrets, httpStatus);
+      if (logged) log(logLine(requestId, "MCP", "tool call", status, err));
+      return { isError: true, content: [{ type: "text", text: JSON.stringify({ error: body }, null, 2) }] };
+    }
+  };
 }
 
 /** `agent` alone means full access (the pre-scope behaviour); pass a Scope to limit it. */
-export function createMcpServer(store: Store, agent: string | Scope): McpServer {
+export function createMcpServer(store: Store, agent: string | Scope, log: (line: string) => void = console.error): McpServer {
+  const run = runner(store, log);
   const scope = typeof agent === "string" ? fullScope(agent) : agent;
   const agentId = scope.agentId;
   assertAgentId(agentId);
