@@ -26,6 +26,9 @@ import fc from "fast-check";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { createMetricsServer } from "../src/server/app.js";
+import { scopeOf } from "../src/cli/commands/mcp.js";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { makeBackend, type BackendInstance } from "./support/backends.js";
 import { superuserQuery, ADMIN_URL } from "./support/postgres.js";
 import { auditRows, captureState } from "./support/state.js";
@@ -120,6 +123,35 @@ describe("scopes and tokens (pure)", () => {
     expect(entry).toEqual({ agent: "tutor-bot", sha256: hashToken(token), books: ["python-book"], users: ["ada", "bob"], writeBase: false, audit: false, admin: false });
     expect(JSON.stringify(entry)).not.toContain(token);
     expect(scopeForToken(parseTokensFile(JSON.stringify({ tokens: [entry] })), token).agentId).toBe("tutor-bot");
+  });
+
+  it("pfs mcp takes its scope from a tokens file + PFS_TOKEN, or from flags, or (neither) full access", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pfs-tokens-"));
+    const file = join(dir, "tokens.json");
+    await writeFile(file, JSON.stringify({ tokens: [{ agent: "tutor-bot", sha256: hashToken(TOKEN), books: ["bk1"], users: ["ada"] }] }));
+    const saved = { token: process.env.PFS_TOKEN, file: process.env.PFS_SERVER_TOKENS_FILE };
+    delete process.env.PFS_SERVER_TOKENS_FILE;
+    try {
+      process.env.PFS_TOKEN = TOKEN;
+      expect(await scopeOf({ tokensFile: file })).toMatchObject({ agentId: "tutor-bot", books: ["bk1"], users: ["ada"], writeBase: false });
+      process.env.PFS_TOKEN = "some-other-token-0123456789";
+      await expect(scopeOf({ tokensFile: file })).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+      expect(await scopeOf({ agent: "bot", books: "bk1,bk2", users: "ada", audit: true })).toEqual({
+        agentId: "bot",
+        books: ["bk1", "bk2"],
+        users: ["ada"],
+        writeBase: false,
+        audit: true,
+        admin: false,
+      });
+      await expect(scopeOf({ agent: "bot", users: "ada" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+      expect(await scopeOf({ agent: "bot" })).toEqual(fullScope("bot"));
+    } finally {
+      for (const [k, v] of [["PFS_TOKEN", saved.token], ["PFS_SERVER_TOKENS_FILE", saved.file]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   });
 
   it("tells clients the code and a request id, never the inner message of a server failure; logs redact credentials", () => {

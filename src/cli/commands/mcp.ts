@@ -9,7 +9,7 @@ import { PfsError } from "../../errors/index.js";
 import { action, globals, storeOptions } from "../context.js";
 import { loadTokenTable } from "./tokens.js";
 
-interface McpOptions {
+export interface McpOptions {
   agent?: string;
   tokensFile?: string;
   books?: string;
@@ -22,7 +22,7 @@ interface McpOptions {
 const ids = (v: string | undefined) => (v === undefined ? undefined : v === "*" ? "*" : v.split(",").map((s) => s.trim()).filter(Boolean));
 
 /** The session's scope: a token from the tokens file, or the flags, or (neither) full access as before. */
-async function scopeOf(o: McpOptions): Promise<Scope> {
+export async function scopeOf(o: McpOptions): Promise<Scope> {
   if (o.tokensFile ?? process.env.PFS_SERVER_TOKENS_FILE) {
     const token = process.env.PFS_TOKEN;
     if (!token) throw new PfsError("UNAUTHORIZED", "With a tokens file, set PFS_TOKEN to this session's token.");
