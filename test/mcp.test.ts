@@ -36,7 +36,7 @@ describe("the MCP server (real MCP client over an in-process transport, real sto
 
   it("lists the tools", async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(["audit_log", "delete_file", "list_files", "read_file", "write_file"]);
+    expect(tools.map((t) => t.name).sort()).toEqual(["audit_log", "delete_file", "list_files", "read_file", "snapshot", "write_file"]);
   });
 
   it("writes, refuses a blind update with the current hash, updates, reads and audits under the server's agent", async () => {

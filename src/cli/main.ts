@@ -5,6 +5,7 @@ import { registerFileCommands } from "./commands/files.js";
 import { registerOpsCommands } from "./commands/ops.js";
 import { registerServeCommand } from "./commands/serve.js";
 import { registerMcpCommand } from "./commands/mcp.js";
+import { registerTokenCommand } from "./commands/tokens.js";
 
 const program = new Command()
   .name("pfs")
@@ -22,5 +23,6 @@ registerFileCommands(program);
 registerOpsCommands(program);
 registerServeCommand(program);
 registerMcpCommand(program);
+registerTokenCommand(program);
 
 await program.parseAsync(process.argv);

@@ -33,6 +33,12 @@ export function createMetrics(registry = new Registry()) {
     deltaFiles: new Gauge({ name: "panaversityfs_delta_files_count", help: "Files in the last build plan", registers: r }),
     anchorWrites: new Counter({ name: "panaversityfs_anchor_writes_total", help: "Chain-head anchors written to object storage", registers: r }),
     anchorErrors: new Counter({ name: "panaversityfs_anchor_errors_total", help: "Anchor writes that failed (retried at the next flush)", registers: r }),
+    integrityErrors: new Counter({
+      name: "panaversityfs_integrity_errors_total",
+      help: "Objects whose bytes did not match the journal (hash or size) when read",
+      labelNames: ["operation"],
+      registers: r,
+    }),
     storageRetries: new Counter({ name: "panaversityfs_storage_retries_total", help: "Storage requests retried after a transient failure", labelNames: ["operation"], registers: r }),
   };
 }

@@ -6,7 +6,8 @@
  * list or extract one file without reading the rest, and a truncated download is detectable (no
  * directory at the end). yazl pumps one entry at a time and honours the consumer's backpressure.
  *
- * An entry is added only after its object has been read and its SHA-256 checked, so a missing or
+ * An entry is added only after its object has been read and its size and SHA-256 checked against the
+ * journal (a mismatch counts in panaversityfs_integrity_errors_total), so a missing or
  * corrupt object is skipped (listed in a final errors.json) instead of breaking the archive half-way.
  * Small objects are checked in memory; large ones are spooled to a temp file while hashing.
  */
@@ -23,7 +24,7 @@ import { assertBookId, assertUserId, parsePath } from "../paths/index.js";
 import { compareBytes } from "./manifest.js";
 import { readAhead } from "./read-ahead.js";
 import { useNativeCrc32ForYazl } from "./native-crc.js";
-import { snapshotOp, type Snapshot } from "./reads.js";
+import { integrityError, snapshotOp, verifiedBuffer, type Snapshot } from "./reads.js";
 import type { StoreContext } from "./context.js";
 
 useNativeCrc32ForYazl();
@@ -193,18 +194,23 @@ async function writeArchive(ctx: StoreContext, input: ArchiveInput, tuning: Arch
 
   const load = async (file: FileOf): Promise<Loaded> => {
     try {
-      if (file.size <= tuning.bufferLimit) return { kind: "buffer", data: await ctx.blobs.getBuffer(file.hash) };
+      const row = { path: file.path, sha256: file.hash, size: file.size };
+      if (file.size <= tuning.bufferLimit) return { kind: "buffer", data: await verifiedBuffer(ctx, row, "archive") };
       spoolDir ??= mkdtemp(join(tmpdir(), "pfs-archive-"));
       // Unique per load: two paths may share one object (same bytes) and be in flight together.
       const spooled = join(await spoolDir, `${++spooledCount}-${file.hash}`);
       const hasher = new HashingStream();
       await pipeline(await ctx.blobs.get(file.hash), hasher, createWriteStream(spooled));
-      if (hasher.digest() !== file.hash) {
-        throw new PfsError("INTEGRITY_ERROR", `Object ${file.hash} is corrupt: its bytes hash differently.`, { hash: file.hash });
+      const digest = hasher.digest();
+      if (digest !== file.hash || hasher.size !== file.size) {
+        throw integrityError(ctx, "archive", file.path, file.hash, digest !== file.hash ? "hash" : `size ${hasher.size}, journal ${file.size}`);
       }
       return { kind: "file", file: spooled };
     } catch (err) {
-      if (isPfsError(err, "NOT_FOUND")) return { kind: "error", code: "INTEGRITY_ERROR", message: `Object ${file.hash} is missing from storage.` };
+      if (isPfsError(err, "NOT_FOUND")) {
+        ctx.metrics.integrityErrors.inc({ operation: "archive" }); // a large object gone missing
+        return { kind: "error", code: "INTEGRITY_ERROR", message: `Object ${file.hash} is missing from storage.` };
+      }
       return { kind: "error", code: isPfsError(err) ? err.code : "STORAGE_UNAVAILABLE", message: err instanceof Error ? err.message : String(err) };
     }
   };

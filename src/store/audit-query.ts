@@ -47,20 +47,34 @@ export function encodeCursor(id: number): string {
 
 export function decodeCursor(cursor: string): number {
   const m = /^audit:(\d+)$/.exec(Buffer.from(cursor, "base64url").toString());
-  if (!m) throw new PfsError("INVALID_ARGUMENT", "cursor is not one this store issued; pass nextCursor from a previous page.");
-  return Number(m[1]);
+  const id = m ? Number(m[1]) : NaN;
+  if (!Number.isSafeInteger(id)) throw new PfsError("INVALID_ARGUMENT", "cursor is not one this store issued; pass nextCursor from a previous page.");
+  return id;
 }
 
 function toDate(value: Date | string | undefined, name: string): Date | undefined {
   if (value === undefined) return undefined;
   const d = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(d.getTime())) throw new PfsError("INVALID_ARGUMENT", `${name} is not a valid date: ${JSON.stringify(value)}.`);
+  // Years outside 1–9999 are valid in JavaScript but not in every database (or ISO 8601 without extensions).
+  if (Number.isNaN(d.getTime()) || d.getUTCFullYear() < 1 || d.getUTCFullYear() > 9999) {
+    throw new PfsError("INVALID_ARGUMENT", `${name} is not a valid date (years 1 to 9999): ${JSON.stringify(value)}.`);
+  }
   return d;
 }
 
 export async function auditOp(ctx: StoreContext, q: AuditQuery = {}): Promise<AuditPage> {
   const limit = q.limit ?? 100;
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new PfsError("INVALID_ARGUMENT", "limit must be a whole number from 1 to 1000.");
+  for (const key of ["bookId", "path", "pathPrefix", "agentId", "operation", "userId", "cursor"] as const) {
+    const v = q[key];
+    // eslint-disable-next-line no-control-regex
+    if (v !== undefined && (typeof v !== "string" || v.length > 1024 || /[\u0000-\u001f\u007f]/.test(v))) {
+      throw new PfsError("INVALID_ARGUMENT", `${key} must be text of at most 1024 characters without control characters.`);
+    }
+  }
+  if (q.status !== undefined && !["ok", "conflict", "rejected", "error"].includes(q.status)) {
+    throw new PfsError("INVALID_ARGUMENT", "status must be one of ok, conflict, rejected, error.");
+  }
   const isGlob = q.path !== undefined && /[*?]/.test(q.path);
   const entries = await queryAudit(ctx.journal.db, {
     bookId: q.bookId,

@@ -46,7 +46,7 @@ export interface DeleteResult {
 export type CommitListener = (change: { bookId: string; path: string; parsed: ParsedPath; hash: string | null }) => Promise<void>;
 
 interface Attempt {
-  operation: "write" | "delete";
+  operation: string;
   bookId: string;
   path: string;
   userId: string;
@@ -181,6 +181,7 @@ async function commit<T>(ctx: StoreContext, a: Attempt, decide: (current: FileRo
   observe(ctx, a, "ok", outcome.mode);
   return outcome.result;
 }
+
 
 function attemptOf(operation: Attempt["operation"], input: { bookId: unknown; path: unknown; userId?: unknown; agentId: unknown }): Attempt {
   assertAgentId(input.agentId); // without a real agent nothing is recorded: the database refuses it too

@@ -1,4 +1,5 @@
-import type { Readable } from "node:stream";
+import { Readable, Transform, type TransformCallback } from "node:stream";
+import { createHash } from "node:crypto";
 import { PfsError, isPfsError } from "../errors/index.js";
 import { BASE_USER, assertBookId, assertUserId, parsePath, validateTarget, type PathKind } from "../paths/index.js";
 import { getBookHead, getFile, listBaseAndUser, listFiles, recordManifest, type FileRow } from "../journal/queries.js";
@@ -90,8 +91,12 @@ function metaOf(row: FileRow): FileMeta {
   };
 }
 
-function missingObject(row: FileRow, err: unknown): never {
+/** Objects up to this size are read whole and checked before their first byte is handed out. */
+export const VERIFY_BUFFER_LIMIT = 8 * 1024 * 1024;
+
+function missingObject(ctx: StoreContext, operation: string, row: Pick<FileRow, "path" | "sha256">, err: unknown): never {
   if (isPfsError(err, "NOT_FOUND")) {
+    ctx.metrics.integrityErrors.inc({ operation });
     throw new PfsError("INTEGRITY_ERROR", `The journal points "${row.path}" at object ${row.sha256}, which is missing from storage.`, {
       path: row.path,
       hash: row.sha256,
@@ -100,19 +105,76 @@ function missingObject(row: FileRow, err: unknown): never {
   throw err;
 }
 
+/** The error (counted in panaversityfs_integrity_errors_total) for bytes that differ from their journal row. */
+export function integrityError(ctx: StoreContext, operation: string, path: string, hash: string, what: string): PfsError {
+  ctx.metrics.integrityErrors.inc({ operation });
+  return new PfsError("INTEGRITY_ERROR", `The stored object of "${path}" is corrupt: it does not match the journal (${what}).`, { path, hash });
+}
+
+/** Reads an object whole and checks its size and SHA-256 against the journal row. */
+export async function verifiedBuffer(ctx: StoreContext, row: { path: string; sha256: string; size: number }, operation: string): Promise<Buffer> {
+  const bytes = await ctx.blobs.getBuffer(row.sha256).catch((err) => {
+    if (isPfsError(err, "INTEGRITY_ERROR")) throw integrityError(ctx, operation, row.path, row.sha256, "hash");
+    return missingObject(ctx, operation, row, err);
+  });
+  if (bytes.length !== row.size) throw integrityError(ctx, operation, row.path, row.sha256, `size ${bytes.length}, journal ${row.size}`);
+  return bytes;
+}
+
+/**
+ * Passes bytes through while hashing and counting them, holding back the last chunk until the whole
+ * object is checked: a reader never receives all of a wrong object, so a cut-short response is detectable.
+ */
+class VerifyingStream extends Transform {
+  private readonly hash = createHash("sha256");
+  private seen = 0;
+  private held: Buffer | null = null;
+
+  constructor(private readonly expected: { size: number; hash: string }, private readonly fail: (what: string) => PfsError) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.expected.size) return cb(this.fail(`more than the journal's ${this.expected.size} bytes`));
+    this.hash.update(chunk);
+    const previous = this.held;
+    this.held = chunk;
+    cb(null, previous ?? undefined);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.seen !== this.expected.size) return cb(this.fail(`size ${this.seen}, journal ${this.expected.size}`));
+    if (this.hash.digest("hex") !== this.expected.hash) return cb(this.fail("hash"));
+    cb(null, this.held ?? undefined);
+  }
+}
+
 export async function readFile(ctx: StoreContext, input: ReadInput): Promise<ReadResult> {
   const row = await resolveRow(ctx, input);
-  const content = await ctx.blobs.getBuffer(row.sha256).catch((err) => missingObject(row, err));
+  const content = await verifiedBuffer(ctx, row, "read");
   const meta = metaOf(row);
   ctx.metrics.readTotal.inc({ source: meta.source });
   return { ...meta, content };
 }
 
-/** For large assets: the bytes as a stream (not re-hashed on the way). */
+/**
+ * The bytes as a stream, checked against the journal's size and SHA-256. Objects up to
+ * VERIFY_BUFFER_LIMIT (all markdown) are checked before the stream yields anything; larger ones while
+ * streaming, and the stream fails (without its last chunk) if they turn out wrong.
+ */
 export async function readStream(ctx: StoreContext, input: ReadInput): Promise<FileMeta & { stream: Readable }> {
   const row = await resolveRow(ctx, input);
-  const stream = await ctx.blobs.get(row.sha256).catch((err) => missingObject(row, err));
   const meta = metaOf(row);
+  let stream: Readable;
+  if (row.size <= VERIFY_BUFFER_LIMIT) {
+    stream = Readable.from([await verifiedBuffer(ctx, row, "read")], { objectMode: false });
+  } else {
+    const source = await ctx.blobs.get(row.sha256).catch((err) => missingObject(ctx, "read", row, err));
+    const verifier = new VerifyingStream({ size: row.size, hash: row.sha256 }, (what) => integrityError(ctx, "read", row.path, row.sha256, what));
+    source.once("error", (err) => verifier.destroy(err));
+    stream = source.pipe(verifier);
+  }
   ctx.metrics.readTotal.inc({ source: meta.source });
   return { ...meta, stream };
 }

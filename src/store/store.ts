@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import type { PfsError } from "../errors/index.js";
 import { BlobStore, createObjectStorage } from "../blobs/index.js";
 import { openJournal } from "../journal/db.js";
 import { describeHolder, type LockHolder } from "../journal/lock-file.js";
@@ -79,6 +80,11 @@ export class Store {
   /** Audits a refused attempt (e.g. a 403 from the server) when its book exists; counts it either way. */
   recordRefusedAttempt(attempt: RefusedAttempt): Promise<boolean> {
     return recordRefusedAttempt(this.ctx, attempt);
+  }
+
+  /** Audits a call refused by the caller's scope (only for a book that exists). */
+  recordRefused(input: Omit<RefusedAttempt, "error">, error: PfsError): Promise<void> {
+    return recordRefusedAttempt(this.ctx, { ...input, error }).then(() => undefined);
   }
 
   read(input: ReadInput): Promise<ReadResult> {

@@ -1,27 +1,50 @@
 import type { Command } from "commander";
+import type { Server } from "node:http";
 import { openStore } from "../../store/store.js";
-import { createPfsServer } from "../../server/app.js";
-import { parseTokens } from "../../server/auth.js";
+import { createMetricsServer, createPfsServer, DEFAULT_MAX_CONNECTIONS } from "../../server/app.js";
 import { PfsError } from "../../errors/index.js";
 import { action, globals, storeOptions } from "../context.js";
+import { loadTokenTable } from "./tokens.js";
+
+function hostPort(spec: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(spec);
+  if (!m || Number(m[2]) > 65535) throw new PfsError("INVALID_ARGUMENT", `--metrics-listen takes host:port; got ${JSON.stringify(spec)}.`);
+  return { host: m[1] || "127.0.0.1", port: Number(m[2]) };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve) => server.listen(port, host, resolve));
+}
 
 export function registerServeCommand(program: Command): void {
   program
     .command("serve")
-    .description("run the agent-facing HTTP server (agents authenticate with tokens from $PFS_SERVER_TOKENS)")
+    .description("run the agent-facing HTTP server (tokens from --tokens-file / $PFS_SERVER_TOKENS_FILE, or $PFS_SERVER_TOKENS with full access)")
     .option("--port <port>", "port to listen on", "8787")
     .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--tokens-file <file>", "JSON tokens file with scoped tokens (default: $PFS_SERVER_TOKENS_FILE)")
+    .option("--metrics-listen <host:port>", "serve /metrics only on this address (the main listener then has none)")
+    .option("--max-connections <n>", "open connections at most", String(DEFAULT_MAX_CONNECTIONS))
     .action(
-      action(async (o: { port: string; host: string }, cmd: Command) => {
-        const tokens = parseTokens(process.env.PFS_SERVER_TOKENS);
-        if (tokens.size === 0) {
-          throw new PfsError("INVALID_ARGUMENT", "Set PFS_SERVER_TOKENS=agent-id=token,… so every change is made under a real agent's name.");
+      action(async (o: { port: string; host: string; tokensFile?: string; metricsListen?: string; maxConnections: string }, cmd: Command) => {
+        const tokens = await loadTokenTable(o.tokensFile);
+        if (tokens.length === 0) {
+          throw new PfsError("INVALID_ARGUMENT", "Give --tokens-file (or PFS_SERVER_TOKENS=agent-id=token,…) so every change is made under a real agent's name.");
         }
+        const maxConnections = Number(o.maxConnections);
+        if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new PfsError("INVALID_ARGUMENT", "--max-connections must be a whole number ≥ 1.");
+        const metricsAt = o.metricsListen ? hostPort(o.metricsListen) : undefined;
         const store = await openStore(storeOptions(globals(cmd)));
-        const server = createPfsServer({ store, tokens });
-        await new Promise<void>((resolve) => server.listen(Number(o.port), o.host, resolve));
-        process.stderr.write(`pfs server on http://${o.host}:${o.port} for ${tokens.size} agent(s); metrics at /metrics\n`);
-        const stop = () => server.close(() => void store.close().then(() => process.exit(0)));
+        const server = createPfsServer({ store, tokens, maxConnections, serveMetrics: !metricsAt });
+        await listen(server, Number(o.port), o.host);
+        const metricsServer = metricsAt ? createMetricsServer(store) : undefined;
+        if (metricsServer && metricsAt) await listen(metricsServer, metricsAt.port, metricsAt.host);
+        const metricsWhere = metricsAt ? `http://${metricsAt.host}:${metricsAt.port}/metrics` : "/metrics";
+        process.stderr.write(`pfs server on http://${o.host}:${o.port} for ${tokens.length} token(s); metrics at ${metricsWhere}\n`);
+        const stop = () => {
+          metricsServer?.close();
+          server.close(() => void store.close().then(() => process.exit(0)));
+        };
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
       }),
