@@ -83,6 +83,9 @@ describe.each(BACKENDS)("anchors on $name", (backend: Backend) => {
     const head = (await bookChain(store.ctx.journal.db, bookId)).at(-1)!;
     expect(a).toMatchObject({ format: "pfs-anchor-v1", bookId, seq: 4, entryHash: head.entryHash, keyId: auditKeyId(KEY) });
     expect(a.hmac).toMatch(/^[0-9a-f]{64}$/);
+    // Never overwritten, on either storage.
+    expect(await store.ctx.blobs.storage.putIfAbsent(anchorKey(bookId, 4), Buffer.from("{}"))).toBe(false);
+    expect(await readAnchor(store, bookId, 4)).toEqual(a);
     const report = await store.verify({ bookId });
     expect(report.ok).toBe(true);
     expect(report.anchors).toMatchObject({ checked: true, signing: "hmac", problems: [], books: [{ bookId, anchoredSeq: 4, headSeq: 4 }], read: 1 });

@@ -168,6 +168,8 @@ export class S3ObjectStorage implements ObjectStorage {
   }
 
   async putIfAbsent(key: string, body: Buffer): Promise<boolean> {
+    // The HEAD keeps servers that ignore If-None-Match (s3rver, older MinIO) from overwriting, except in a race.
+    if ((await this.head(key)) !== null) return false;
     try {
       await this.client.send(
         new PutObjectCommand({ Bucket: this.bucket, Key: this.full(key), Body: body, ContentLength: body.length, IfNoneMatch: "*" }),

@@ -32,8 +32,8 @@ export interface ObjectStorage {
   putBuffer(key: string, body: Buffer): Promise<void>;
   /**
    * Writes `key` only if nothing is stored there yet (never overwrites); false if it already existed.
-   * Local: a private temp file linked into place. S3: `If-None-Match: *` (servers that ignore the
-   * header, like s3rver, overwrite: callers use keys unique to the content).
+   * Local: a private temp file linked into place. S3: a HEAD, then `If-None-Match: *` (servers that
+   * ignore the header, like s3rver, could overwrite only in a race between the two).
    */
   putIfAbsent(key: string, body: Buffer): Promise<boolean>;
   /** Streams an unknown-length body to `key` in bounded memory. */

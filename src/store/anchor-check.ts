@@ -4,6 +4,7 @@
  * only exist in anchors are books deleted from the database.
  */
 import { text } from "node:stream/consumers";
+import { isPfsError } from "../errors/index.js";
 import type { ChainEntry } from "../journal/audit-chain.js";
 import type { StoreContext } from "./context.js";
 import { ANCHORS_PREFIX, anchorKey, checkSignature, compareChainWithAnchors, parseAnchor, parseAnchorKey, type Anchor, type AnchorProblem } from "./anchors.js";
@@ -41,9 +42,16 @@ async function listAnchors(ctx: StoreContext, bookId?: string): Promise<Map<stri
   return byBook;
 }
 
-async function readAnchor(ctx: StoreContext, bookId: string, seq: number, key: string): Promise<Anchor | null> {
-  const bytes = Buffer.from(await text(await ctx.blobs.storage.getStream(key)), "utf8");
-  return parseAnchor(bytes, { bookId, seq });
+/** null: not a valid anchor of that key; "gone": removed since the listing. */
+async function readAnchor(ctx: StoreContext, bookId: string, seq: number, key: string): Promise<Anchor | null | "gone"> {
+  let body: string;
+  try {
+    body = await text(await ctx.blobs.storage.getStream(key));
+  } catch (err) {
+    if (isPfsError(err, "NOT_FOUND")) return "gone";
+    throw err;
+  }
+  return parseAnchor(Buffer.from(body, "utf8"), { bookId, seq });
 }
 
 /**
@@ -73,6 +81,7 @@ export async function checkAnchors(
     for (const seq of seqs) {
       const key = anchorKey(book, seq);
       const anchor = await readAnchor(ctx, book, seq, key);
+      if (anchor === "gone") continue;
       report.read++;
       if (!anchor) {
         report.problems.push({ kind: "malformed-anchor", bookId: book, seq, message: `${key} is not a valid anchor of book ${book} entry #${seq}` });
