@@ -1,0 +1,1 @@
+CREATE INDEX "file_journal_user_idx" ON "file_journal" USING btree ("book_id","user_id");
