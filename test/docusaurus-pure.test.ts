@@ -222,6 +222,11 @@ describe("cache plan", () => {
     expect(main!.files.map((f) => f.hash).sort()).toEqual([h("2"), h("3")].sort());
     expect(al).toEqual({ key: "user:al", user: "al", prefix: "u/al", files: [{ path: "content/b.md", hash: h("4"), size: 4 }] });
     expect(viewsOf(base, [], { overlayUsers: [] })[0]!.files).toHaveLength(2);
+    // The base summary of a user's page comes along (it is metadata of the page), unless the user has their own.
+    const withSummary = new Map([...base, ["content/b.summary.md", { path: "content/b.summary.md", hash: h("5"), size: 5 }]]);
+    expect(viewsOf(withSummary, overlays, { overlayUsers: ["al"] })[1]!.files.map((f) => f.hash)).toEqual([h("4"), h("5")]);
+    const ownSummary = [...overlays, { userId: "al", path: "content/b.summary.md", hash: h("6"), size: 6 }];
+    expect(viewsOf(withSummary, ownSummary, { overlayUsers: ["al"] })[1]!.files.map((f) => f.hash).sort()).toEqual([h("4"), h("6")].sort());
   });
 
   it("the load fingerprint changes with the base hash and with overlays, not with their order", () => {

@@ -134,15 +134,29 @@ export function applyLoadPlan(base: Record<string, [string, number]>, files: rea
 
 /**
  * The views a build shows: the main one (the base, with previewUser's overlays where they exist) and
- * one per overlay user holding only that user's overlays (the rest of a user's book is the base page).
+ * one per overlay user holding only that user's overlays (the rest of a user's book is the base page)
+ * and the base summaries of those pages.
  */
 export function viewsOf(base: ReadonlyMap<string, BookFile>, overlays: readonly OverlayFile[], opts: { previewUser?: string; overlayUsers: string[] }): ViewSpec[] {
   const of = (user: string) => overlays.filter((o) => o.userId === user).map((o) => ({ path: o.path, hash: o.hash, size: o.size }));
   const main = new Map(base);
   if (opts.previewUser !== undefined) for (const f of of(opts.previewUser)) main.set(f.path, f);
+  /** A user's pages, plus the base summaries of those pages (summaries are metadata, not pages) unless the user has their own. */
+  const userFiles = (user: string): BookFile[] => {
+    const own = new Map(of(user).map((f) => [f.path, f]));
+    for (const path of [...own.keys()]) {
+      const stem = path.replace(/\.mdx?$/, "");
+      if (stem === path) continue;
+      for (const summary of [`${stem}.summary.md`, `${stem}.summary.mdx`]) {
+        const b = base.get(summary);
+        if (b && !own.has(summary)) own.set(summary, b);
+      }
+    }
+    return [...own.values()];
+  };
   return [
     { key: mainViewKey(), user: opts.previewUser, prefix: "", files: [...main.values()] },
-    ...opts.overlayUsers.map((user) => ({ key: userViewKey(user), user, prefix: userViewPrefix(user), files: of(user) })),
+    ...opts.overlayUsers.map((user) => ({ key: userViewKey(user), user, prefix: userViewPrefix(user), files: userFiles(user) })),
   ];
 }
 

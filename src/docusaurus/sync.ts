@@ -240,7 +240,8 @@ async function syncWith(store: Store, opts: SyncOptions, started: number): Promi
   await Promise.all(
     missing.map((hash) =>
       limit(async () => {
-        bytes += await fetchObject(store, hash, join(cacheDir, objectFile(hash)), desired, opts.fetchAttempts);
+        const size = await fetchObject(store, hash, join(cacheDir, objectFile(hash)), desired, opts.fetchAttempts);
+        bytes += size; // not `bytes += await …`: that reads bytes before the await and loses parallel sums
         objectStats.set(hash, (await statOrNull(join(cacheDir, objectFile(hash))))!);
       }),
     ),
