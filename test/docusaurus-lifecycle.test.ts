@@ -7,6 +7,7 @@
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import fc from "fast-check";
 import { normalizePluginOptions } from "@docusaurus/utils-validation";
 // Docusaurus' own context loader (what `docusaurus build` passes to plugin constructors).
 import { loadContext } from "@docusaurus/core/lib/server/site.js";
@@ -380,19 +381,60 @@ describe("delta loads (PostgreSQL + local storage)", () => {
     expect(await gone("docs/01-Basics/README.md")).toBe(false);
   });
 
+  it("property: after any sequence of base and overlay edits, a delta load leaves the cache exactly as the journal says", async () => {
+    const pool = [HELLO, "content/01-Basics/02-Data/04-sets.md", "content/02-Advanced/01-Functions/02-lambdas.md", "content/02-Advanced/02-More/01-more.md", "content/01-Basics/01-Start/03-loops.md"];
+    const op = fc.record({ kind: fc.constantFrom("write", "delete", "overlay", "unoverlay"), path: fc.constantFrom(...pool), text: fc.integer({ min: 0, max: 3 }) });
+    const dir = join(site.siteDir, "property-cache");
+    const views = async () => {
+      const out = new Map<string, string>();
+      for (const folder of ["docs", "static"]) {
+        const root = join(dir, folder);
+        for (const f of await listFiles(root).catch(() => [] as string[])) out.set(`${folder}/${f}`, sha256Hex(await readFile(join(root, f))));
+      }
+      return out;
+    };
+    const expected = async () => {
+      const out = new Map<string, string>();
+      for (const f of (await store.snapshot({ bookId: BOOK })).files) {
+        if (f.path.includes(".summary.")) continue;
+        out.set(f.path.startsWith("static/") ? f.path : `docs/${f.path.slice("content/".length)}`, f.hash);
+      }
+      for (const f of await store.list({ bookId: BOOK, userId: "bob" })) if (f.userId === "bob") out.set(`docs/u/bob/${f.path.slice("content/".length)}`, f.hash);
+      return out;
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(op, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 }), async (batches) => {
+        await syncBook(opts({ cacheDir: dir }));
+        for (const batch of batches) {
+          for (const o of batch) {
+            const userId = o.kind === "overlay" || o.kind === "unoverlay" ? "bob" : undefined;
+            if (o.kind === "write" || o.kind === "overlay") await edit(o.path, `# T\n\nV${o.text}\n`, userId);
+            else await store.delete({ bookId: BOOK, path: o.path, userId, agentId: AGENT });
+          }
+          const r = await syncBook(opts({ cacheDir: dir }));
+          expect(r.stats).toMatchObject({ mode: "delta", verified: false });
+          expect(await views()).toEqual(await expected());
+        }
+      }),
+      { numRuns: 8 },
+    );
+  });
+
   it("previewUser: the main view is the book as that user sees it, and their overlay edits load as a delta", async () => {
+    const DICTS = "content/01-Basics/02-Data/02-dicts.md";
     const preview = (over: Partial<SyncOptions> = {}) => opts({ cacheDir: join(site.siteDir, "preview-cache"), overlayUsers: [], previewUser: "carol", ...over });
-    await edit(HELLO, "# Hello Carol\n\nCAROL-1.\n", "carol");
+    await edit(DICTS, "# Hello Carol\n\nCAROL-1.\n", "carol");
     let r = await syncBook(preview());
     expect(r.stats).toMatchObject({ mode: "snapshot", views: ["main"] });
-    expect(await readFile(join(site.siteDir, "preview-cache/docs/01-Basics/01-Start/01-hello.md"), "utf8")).toContain("CAROL-1");
-    await edit(HELLO, "# Hello Carol\n\nCAROL-2.\n", "carol");
+    expect(await readFile(join(site.siteDir, "preview-cache/docs/01-Basics/02-Data/02-dicts.md"), "utf8")).toContain("CAROL-1");
+    await edit(DICTS, "# Hello Carol\n\nCAROL-2.\n", "carol");
     r = await syncBook(preview());
     expect(r.stats).toMatchObject({ mode: "delta", fetched: 1, written: 1 });
-    expect(await readFile(join(site.siteDir, "preview-cache/docs/01-Basics/01-Start/01-hello.md"), "utf8")).toContain("CAROL-2");
-    await store.delete({ bookId: BOOK, path: HELLO, userId: "carol", agentId: AGENT });
+    expect(await readFile(join(site.siteDir, "preview-cache/docs/01-Basics/02-Data/02-dicts.md"), "utf8")).toContain("CAROL-2");
+    await store.delete({ bookId: BOOK, path: DICTS, userId: "carol", agentId: AGENT });
     r = await syncBook(preview());
     expect(r.stats).toMatchObject({ mode: "delta", fetched: 1, written: 1 }); // the base page was never in this cache
-    expect(await readFile(join(site.siteDir, "preview-cache/docs/01-Basics/01-Start/01-hello.md"), "utf8")).toContain("DELTA-EDIT-0");
+    const baseDicts = await store.read({ bookId: BOOK, path: DICTS });
+    expect(await readFile(join(site.siteDir, "preview-cache/docs/01-Basics/02-Data/02-dicts.md"), "utf8")).toBe(baseDicts.content.toString("utf8"));
   });
 });

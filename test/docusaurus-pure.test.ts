@@ -1,5 +1,6 @@
 /** Pure decisions of the Docusaurus plugin: options, layout, cache plan, sidebar, summaries, report. No I/O. */
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { normalizePluginOptions } from "@docusaurus/utils-validation";
 import { validateOptions, DEFAULT_OPTIONS } from "../src/docusaurus/options.js";
 import { bookPathOfViewFile, desiredState, lessonOfSummary, rewriteAssetUrl, targetOf, type ViewSpec } from "../src/docusaurus/layout.js";
@@ -194,6 +195,32 @@ describe("cache plan", () => {
     });
     const same = manifest({ targets: Object.fromEntries([...desired.targets].map(([t, w]) => [t, { hash: w.hash, bookPath: w.bookPath, stat: st(1) }])), objects: { [h("a")]: st(1), [h("b")]: st(2), [h("c")]: st(3) } });
     expect(planDelta(desired, same)).toEqual({ write: [], remove: [], newObjects: new Map(), dropObjects: [] });
+  });
+
+  it("property: the last load's manifest plus planDelta gives exactly the new desired targets and objects", () => {
+    const page = fc.constantFrom("content/01-P/01-C/01-a.md", "content/01-P/01-C/02-b.md", "content/01-P/README.md", "content/preface.md", "static/img/x.png");
+    const book = fc.dictionary(page, fc.constantFrom("1", "2", "3", "4").map(h), { maxKeys: 5 });
+    fc.assert(
+      fc.property(book, book, (before, after) => {
+        const state = (files: Record<string, string>) =>
+          desiredState([{ key: "main", prefix: "", files: Object.entries(files).map(([path, hash]) => ({ path, hash, size: 1 })) }], { includeSummaries: true });
+        const d1 = state(before);
+        const d2 = state(after);
+        const previous = {
+          targets: Object.fromEntries([...d1.targets].map(([t, w]) => [t, { hash: w.hash, bookPath: w.bookPath, stat: st(1) }])),
+          objects: Object.fromEntries([...d1.objects.keys()].map((o) => [o, st(1)])),
+        };
+        const delta = planDelta(d2, previous);
+        const targets = new Map(Object.entries(previous.targets).map(([t, e]) => [t, e.hash]));
+        for (const t of delta.remove) targets.delete(t);
+        for (const t of delta.write) targets.set(t, d2.targets.get(t)!.hash);
+        expect(targets).toEqual(new Map([...d2.targets].map(([t, w]) => [t, w.hash])));
+        const objects = new Set([...Object.keys(previous.objects), ...delta.newObjects.keys()].filter((o) => !delta.dropObjects.includes(o)));
+        expect(objects).toEqual(new Set(d2.objects.keys()));
+        // Nothing is written that was already right.
+        for (const t of delta.write) expect(previous.targets[t]?.hash).not.toBe(d2.targets.get(t)!.hash);
+      }),
+    );
   });
 
   it("applying a plan to the cache's base list gives the journal's book (its manifest hash)", () => {
