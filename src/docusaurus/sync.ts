@@ -324,15 +324,15 @@ interface ManifestParts {
 }
 
 function buildManifest(opts: SyncOptions, p: ManifestParts): CacheManifest {
-  const byKey = <T>(entries: Iterable<[string, T]>) => Object.fromEntries([...entries].sort(([a], [b]) => (a < b ? -1 : 1)));
+  // Insertion order, not sorted: the manifest is read back by key, and sorting 20,000 keys costs a delta load time.
   const targets: CacheManifest["targets"] = {};
-  for (const [target, want] of [...p.desired.targets].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  for (const [target, want] of p.desired.targets) {
     const s = p.written.get(target) ?? p.targetStats.get(target);
     if (!s) throw new Error(`panaversity-fs: ${target} vanished from the cache while loading.`);
     targets[target] = { hash: want.hash, bookPath: want.bookPath, stat: s };
   }
   const objects: CacheManifest["objects"] = {};
-  for (const hash of [...p.desired.objects.keys()].sort()) {
+  for (const hash of p.desired.objects.keys()) {
     const s = p.objectStats.get(hash);
     if (s) objects[hash] = s;
   }
@@ -345,11 +345,11 @@ function buildManifest(opts: SyncOptions, p: ManifestParts): CacheManifest {
     viewsKey: viewsKey(opts),
     views: p.views,
     pages: p.desired.pages,
-    base: byKey([...p.base.values()].map((f) => [f.path, [f.hash, f.size] as [string, number]])),
+    base: Object.fromEntries([...p.base.values()].map((f) => [f.path, [f.hash, f.size]])),
     overlays: p.plan.overlays,
     targets,
     objects,
-    summaries: byKey(p.desired.summaries),
+    summaries: Object.fromEntries(p.desired.summaries),
     writtenAt: new Date().toISOString(),
   };
 }
