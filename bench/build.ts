@@ -71,10 +71,12 @@ interface Measure {
 /** Rows read by the server across the bench database's tables (flushed when the load's connections close). */
 type ServerRows = () => Promise<number | null>;
 
-async function pgServerRows(url: string): Promise<{ read: ServerRows; close: () => Promise<void> }> {
+async function pgServerRows(url: string): Promise<{ read: ServerRows; analyze: () => Promise<void>; close: () => Promise<void> }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   return {
+    // What autovacuum does on a live database; a never-analyzed table gets guessed plans.
+    analyze: async () => void (await client.query("ANALYZE")),
     read: async () => {
       await new Promise((r) => setTimeout(r, 300)); // the load's backends report their counters as they exit
       await client.query("SELECT pg_stat_clear_snapshot()");
@@ -156,7 +158,7 @@ interface BookResult {
   results: Partial<Record<Scenario, Measure>>;
 }
 
-async function benchBook(root: string, storeOptions: StoreOptions, serverRows: ServerRows, pages: number): Promise<BookResult> {
+async function benchBook(root: string, storeOptions: StoreOptions, serverRows: ServerRows, analyze: () => Promise<void>, pages: number): Promise<BookResult> {
   const book = bookOf(pages);
   const lessons = book.stats.lessons;
   const mb = book.files.reduce((n, f) => n + f.content.length, 0) / 1024 / 1024;
@@ -164,6 +166,7 @@ async function benchBook(root: string, storeOptions: StoreOptions, serverRows: S
   const seedStart = performance.now();
   await withStore(storeOptions, (s) => seedBook(s, book, { agentId: AGENT, concurrency: 16 }));
   const seedMs = performance.now() - seedStart;
+  await analyze();
   process.stderr.write(`${fmtMs(seedMs)}\n`);
 
   const sync: SyncOptions = {
@@ -248,12 +251,14 @@ async function main() {
   const storage = { kind: "local" as const, dir: join(root, "objects") };
   let storeOptions: StoreOptions;
   let serverRows: ServerRows = async () => null;
+  let analyze = async () => {};
   let cleanup = async () => {};
   if (args.db === "postgres") {
     const db = await createTestDatabase();
     storeOptions = { databaseUrl: db.url, storage };
     const stats = await pgServerRows(db.url);
     serverRows = stats.read;
+    analyze = stats.analyze;
     cleanup = async () => {
       await stats.close();
       await db.drop();
@@ -263,7 +268,7 @@ async function main() {
   }
   try {
     const books: BookResult[] = [];
-    for (const pages of SIZES) books.push(await benchBook(root, storeOptions, serverRows, pages));
+    for (const pages of SIZES) books.push(await benchBook(root, storeOptions, serverRows, analyze, pages));
     if (args.json) {
       console.log(JSON.stringify({ db: args.db, latencyMs: LATENCY_MS, concurrency: CONCURRENCY, repeat: REPEAT, books }, null, 2));
       return;

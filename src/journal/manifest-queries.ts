@@ -44,12 +44,13 @@ export async function baseRowsOf(tx: Tx, bookId: string, paths: string[]): Promi
   return out;
 }
 
-/** Every overlay row of the given users in a book (served by file_journal_user_idx: O(overlays), not O(book)). */
+/** Every overlay row of the given users in a book (served by the partial file_journal_overlay_idx: O(overlays), not O(book)). */
 export async function overlayRowsOf(tx: Tx, bookId: string, userIds: string[]): Promise<{ userId: string; path: string; sha256: string; size: number }[]> {
   if (userIds.length === 0) return [];
   return tx
     .select({ userId: fileJournal.userId, path: fileJournal.path, sha256: fileJournal.sha256, size: fileJournal.size })
     .from(fileJournal)
-    .where(and(eq(fileJournal.bookId, bookId), inArray(fileJournal.userId, userIds)))
+    // The literal repeats the partial index's predicate (schema.ts), so the planner can always prove it and use the index.
+    .where(and(eq(fileJournal.bookId, bookId), sql`${fileJournal.userId} <> '__base__'`, inArray(fileJournal.userId, userIds)))
     .orderBy(fileJournal.userId, sql`${fileJournal.path} COLLATE "C"`);
 }

@@ -1,1 +1,0 @@
-CREATE INDEX "file_journal_user_idx" ON "file_journal" USING btree ("book_id","user_id");
