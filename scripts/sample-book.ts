@@ -155,6 +155,8 @@ export interface GenerateOptions {
   extraParagraphs?: number;
   /** Write a `.summary.md` next to each lesson except quizzes (default true). */
   summaries?: boolean;
+  /** Number chapter folders through the book (default; at most 99 chapters) or from 01 in each part (books of 10,000+ pages). */
+  chapterFolders?: "book" | "part";
 }
 
 export const defaultAssetLink = (assetPath: string): string => "/" + assetPath.replace(/^static\//, "");
@@ -292,6 +294,7 @@ function generate(parts: PartSpec[], bookId: string, bookTitle: string, opts: Ge
     assetLink: opts.assetLink ?? defaultAssetLink,
     extraParagraphs: opts.extraParagraphs ?? 0,
     summaries: opts.summaries ?? true,
+    chapterFolders: opts.chapterFolders ?? "book",
   };
   const files: BookFile[] = [];
   const stats = { parts: parts.length, chapters: 0, lessons: 0, summaries: 0, intros: 0, assets: 0, mdx: 0 };
@@ -337,11 +340,12 @@ function generate(parts: PartSpec[], bookId: string, bookTitle: string, opts: Ge
       ),
     });
     stats.intros++;
-    part.chapters.forEach((chapter) => {
+    part.chapters.forEach((chapter, c) => {
       chapterNumber++;
       stats.chapters++;
-      const chapterDir = `${partDir}/${two(chapterNumber)}-${chapter.slug}`;
-      const imgDir = `static/img/${two(chapterNumber)}-${chapter.slug}`;
+      const folder = two(options.chapterFolders === "part" ? c + 1 : chapterNumber);
+      const chapterDir = `${partDir}/${folder}-${chapter.slug}`;
+      const imgDir = `static/img/${folder}-${chapter.slug}`;
       const bannerPath = `${imgDir}/banner.svg`;
       const chartPath = `${imgDir}/progress.png`;
       const flowPath = `${imgDir}/flow.svg`;

@@ -4,7 +4,7 @@ export type { WriteInput, WriteResult, DeleteInput, DeleteResult, RefusedAttempt
 export type { ReadInput, ReadResult, ListInput, ListEntry, Snapshot, SnapshotInput, FileMeta, Source } from "./store/reads.js";
 export type { AuditQuery, AuditPage } from "./store/audit-query.js";
 export { manifestHash } from "./store/manifest.js";
-export { applyPlan, type BuildPlan, type PlanFile, type PlanInput, type PlanChange } from "./store/plan.js";
+export { applyPlan, type BuildPlan, type PlanFile, type PlanInput, type PlanChange, type LoadPlan, type LoadPlanInput, type OverlayFile, type SizedPlanFile } from "./store/plan.js";
 export { ERRORS_ENTRY, MANIFEST_ENTRY, type ArchiveInput, type ArchiveScope, type ArchiveStream, type ArchiveSummary, type ArchiveError } from "./store/archive.js";
 export type { GcInput, GcReport, TempUpload } from "./store/gc.js";
 export type { IncompleteUpload } from "./blobs/types.js";

@@ -4,9 +4,10 @@
  * and the offline behaviour. Unreachable journal/storage are real (a closed port, a storage path that
  * is not a folder), not mocks.
  */
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import fc from "fast-check";
 import { normalizePluginOptions } from "@docusaurus/utils-validation";
 // Docusaurus' own context loader (what `docusaurus build` passes to plugin constructors).
 import { loadContext } from "@docusaurus/core/lib/server/site.js";
@@ -14,7 +15,7 @@ import type { LoadContext, PluginContentLoadedActions, RouteConfig } from "@docu
 import pluginPanaversityFs, { validateOptions, type Content } from "../src/docusaurus/index.js";
 import { syncBook, currentFingerprint, type SyncOptions } from "../src/docusaurus/sync.js";
 import { startPoller, stopPoller, serialized, lastFingerprint } from "../src/docusaurus/shared.js";
-import { openStore } from "../src/index.js";
+import { openStore, sha256Hex, Store } from "../src/index.js";
 import { makeBackend, type BackendInstance } from "./support/backends.js";
 import { AGENT, BOOK_DIR, listFiles, makeSite, seedBook } from "./fixtures/docusaurus/harness.js";
 
@@ -74,7 +75,8 @@ describe("plugin lifecycle (PGlite + local storage, fake actions)", () => {
     expect(context.siteConfig.staticDirectories).toContain(join(cacheDir, "static"));
 
     const content = (await plugin.loadContent!()) as Content;
-    expect(content.sync.stats).toMatchObject({ pages: 22, fetched: 14, reused: 0, views: ["main", "user:alice"] });
+    // A user's view holds only that user's overlays (Alice has one page of her own).
+    expect(content.sync.stats).toMatchObject({ pages: 12, fetched: 14, reused: 0, views: ["main", "user:alice"], mode: "snapshot", verified: true });
     let bookBytes = Buffer.byteLength(ALICE_HELLO);
     for (const f of await listFiles(BOOK_DIR)) bookBytes += (await stat(join(BOOK_DIR, f))).size;
     expect(content.sync.stats.bytes).toBe(bookBytes);
@@ -90,7 +92,7 @@ describe("plugin lifecycle (PGlite + local storage, fake actions)", () => {
     expect(paths).toContain("/docs/u/alice/Basics/Start/hello");
     expect(paths).toContain("/docs/Basics/"); // README.md is the part's page
     expect(paths.filter((p) => p.includes("summary"))).toEqual([]);
-    expect(paths.filter((p) => p.startsWith("/docs/u/alice/"))).toHaveLength(11);
+    expect(paths.filter((p) => p.startsWith("/docs/u/alice/"))).toEqual(["/docs/u/alice/Basics/Start/hello"]);
 
     const gd = fake.globalData();
     expect(gd.path).toBe("/docs");
@@ -104,15 +106,16 @@ describe("plugin lifecycle (PGlite + local storage, fake actions)", () => {
     expect(aliceHello.title).toBe("Hello Alice");
     expect(aliceHello.sidebar).toBe("user-alice");
     expect(aliceHello.frontMatter.summary).toContain("SUMMARY-HELLO-TEXT");
-    // The view files are hard links to the cached objects: pages shared by views are stored once.
+    // The view files are hard links to the cached objects: a page is stored once.
     const a = await stat(join(cacheDir, "docs/01-Basics/01-Start/03-loops.md"));
-    const b = await stat(join(cacheDir, "docs/u/alice/01-Basics/01-Start/03-loops.md"));
-    expect(a.ino).toBe(b.ino);
+    const manifest = JSON.parse(await readFile(join(cacheDir, "manifest.json"), "utf8"));
+    const loopsHash = manifest.targets["docs/01-Basics/01-Start/03-loops.md"].hash;
+    expect((await stat(join(cacheDir, "objects", loopsHash.slice(0, 2), loopsHash))).ino).toBe(a.ino);
 
     // Only the reload trigger is watched, never the view folder the sync writes.
     expect(plugin.getPathsToWatch!()).toEqual([join(cacheDir, "reload-trigger.json")]);
     const report = JSON.parse(await readFile(join(cacheDir, "report.json"), "utf8"));
-    expect(report).toMatchObject({ bookId: BOOK, pages: 22, fetched: 14 });
+    expect(report).toMatchObject({ bookId: BOOK, pages: 12, fetched: 14, mode: "snapshot", journal: { queries: expect.any(Number), rows: expect.any(Number) } });
   });
 
   describe("offline", () => {
@@ -141,14 +144,19 @@ describe("plugin lifecycle (PGlite + local storage, fake actions)", () => {
       expect(r.summaries.get(`main|${HELLO}`)).toContain("SUMMARY-HELLO-TEXT");
     });
 
-    it("a corrupt cache is never used silently: refused offline, repaired online", async () => {
+    it("a corrupt cache is never used silently: refused offline, found and repaired online by verifyCache", async () => {
       const file = join(cacheDir(), "docs/01-Basics/01-Start/03-loops.md");
       await writeFile(file, "tampered\n");
       const journalDown = { ...opts(), store: { ...unreachableJournal, storage: backend.options.storage }, offline: "use-cache" as const };
       await expect(syncBook(journalDown)).rejects.toThrow(/local cache cannot be used: docs\/01-Basics\/01-Start\/03-loops.md .* does not match its hash/);
+      // The documented trade-off: a delta load stats only what the plan touches, so a hand edit survives it…
+      const blind = await syncBook(opts());
+      expect(blind.stats).toMatchObject({ mode: "delta", verified: false, fetched: 0, written: 0, repaired: 0 });
+      expect(await readFile(file, "utf8")).toBe("tampered\n");
+      // …until a full check (verifyCache, PFS_VERIFY_CACHE=1) finds it by its changed stat and hash.
       const warn = vi.fn();
-      const r = await syncBook(opts({ warn }));
-      expect(r.stats).toMatchObject({ fetched: 1, repaired: 1, written: 1 });
+      const r = await syncBook(opts({ warn, verifyCache: true }));
+      expect(r.stats).toMatchObject({ mode: "delta", verified: true, fetched: 1, repaired: 1, written: 1 });
       expect(warn.mock.calls[0]![0]).toMatch(/is corrupt; fetching it again/);
       expect(await readFile(file, "utf8")).toContain("LOOPS-BASE-TEXT");
     });
@@ -240,5 +248,193 @@ describe("dev server polling (PostgreSQL + local storage)", () => {
       stopPoller(cacheDir);
       await serialized(cacheDir, async () => {});
     }
+  });
+});
+
+describe("delta loads (PostgreSQL + local storage)", () => {
+  let backend: BackendInstance;
+  let store: Store;
+  let site: Awaited<ReturnType<typeof makeSite>>;
+  const LISTS = "content/01-Basics/02-Data/01-lists.md";
+  const ARRAYS = "content/01-Basics/02-Data/03-arrays.md";
+  const cacheDir = () => join(site.siteDir, "delta-cache");
+  const opts = (over: Partial<SyncOptions> = {}): SyncOptions => ({
+    bookId: BOOK,
+    cacheDir: cacheDir(),
+    store: backend.options,
+    overlayUsers: ["bob"],
+    includeSummaries: true,
+    concurrency: 4,
+    offline: "fail",
+    fetchAttempts: 2,
+    ...over,
+  });
+  const edit = async (path: string, text: string, userId?: string) => {
+    const cur = await store.read({ bookId: BOOK, path, userId }).catch(() => undefined);
+    const own = cur && (userId === undefined || cur.source === "overlay") ? cur.hash : undefined;
+    await store.write({ bookId: BOOK, path, userId, content: text, expectedHash: own, agentId: AGENT });
+  };
+  const cached = (target: string) => readFile(join(cacheDir(), target), "utf8");
+  const gone = (target: string) => stat(join(cacheDir(), target)).then(() => false, () => true);
+
+  beforeAll(async () => {
+    backend = await makeBackend({ name: "postgres+local", db: "postgres", storage: "local" });
+    store = await openStore(backend.options);
+    await seedBook(store, BOOK);
+    site = await makeSite();
+  });
+
+  afterAll(async () => {
+    vi.restoreAllMocks();
+    await store?.close();
+    await site?.cleanup();
+    await backend?.cleanup();
+  });
+
+  it("cold: the whole list once; unchanged: one plan of two rows, no snapshot, no cache file written", async () => {
+    const planLoad = vi.spyOn(Store.prototype, "planLoad");
+    const snapshot = vi.spyOn(Store.prototype, "snapshot");
+    const cold = await syncBook(opts());
+    expect(cold.stats).toMatchObject({ mode: "snapshot", verified: true, fetched: 13, pages: 11 });
+    expect(cold.stats.journal.rows).toBeGreaterThanOrEqual(13);
+    const manifestBefore = await stat(join(cacheDir(), "manifest.json"));
+    const warm = await syncBook(opts());
+    expect(warm.stats).toMatchObject({ mode: "delta", verified: false, fetched: 0, written: 0, deleted: 0, pages: 11, reused: 13 });
+    // The book's head and the remembered manifest: no file rows, whatever the book's size.
+    expect(warm.stats.journal).toEqual({ queries: 4, rows: 2 });
+    expect(snapshot).not.toHaveBeenCalled();
+    expect(planLoad).toHaveBeenCalledTimes(2);
+    expect(warm.fingerprint).toBe(cold.fingerprint);
+    expect(warm.summaries).toEqual(cold.summaries);
+    expect((await stat(join(cacheDir(), "manifest.json"))).mtimeMs).toBe(manifestBefore.mtimeMs);
+    planLoad.mockRestore();
+    snapshot.mockRestore();
+  });
+
+  it("3 changed pages: 3 objects fetched through the plan, 3 files written, the rest untouched", async () => {
+    const loops = join(cacheDir(), "docs/01-Basics/01-Start/03-loops.md");
+    const loopsBefore = await stat(loops);
+    const changed = [HELLO, "content/01-Basics/02-Data/02-dicts.md", "content/02-Advanced/01-Functions/01-defs.md"];
+    for (const [i, path] of changed.entries()) await edit(path, `# Page ${i}\n\nDELTA-EDIT-${i}.\n`);
+    const r = await syncBook(opts());
+    expect(r.stats).toMatchObject({ mode: "delta", verified: false, fetched: 3, written: 3, deleted: 0, repaired: 0 });
+    // head + manifest + 3 log entries + 3 rows + the manifest hash: grows with the change, not the book.
+    expect(r.stats.journal.rows).toBeLessThanOrEqual(9);
+    expect(await cached("docs/01-Basics/01-Start/01-hello.md")).toContain("DELTA-EDIT-0");
+    expect(await cached("docs/02-Advanced/01-Functions/01-defs.md")).toContain("DELTA-EDIT-2");
+    const loopsAfter = await stat(loops);
+    expect([loopsAfter.ino, loopsAfter.mtimeMs]).toEqual([loopsBefore.ino, loopsBefore.mtimeMs]);
+    expect((await syncBook(opts())).stats).toMatchObject({ mode: "delta", fetched: 0, written: 0 });
+  });
+
+  it("a delete and a rename: the files go, the renamed page is written from the object already cached", async () => {
+    const lists = await store.read({ bookId: BOOK, path: LISTS });
+    await store.write({ bookId: BOOK, path: ARRAYS, content: lists.content, agentId: AGENT });
+    await store.delete({ bookId: BOOK, path: LISTS, agentId: AGENT });
+    await store.delete({ bookId: BOOK, path: "content/preface.md", agentId: AGENT });
+    const r = await syncBook(opts());
+    expect(r.stats).toMatchObject({ mode: "delta", fetched: 0, written: 1, deleted: 2, pages: 10 });
+    expect(await gone("docs/01-Basics/02-Data/01-lists.md")).toBe(true);
+    expect(await gone("docs/preface.md")).toBe(true);
+    expect(await cached("docs/01-Basics/02-Data/03-arrays.md")).toBe(lists.content.toString("utf8"));
+    const manifest = JSON.parse(await cached("manifest.json"));
+    expect(Object.keys(manifest.base)).not.toContain(LISTS);
+    expect(manifest.base[ARRAYS][0]).toBe(lists.hash);
+  });
+
+  it("an overlay user's new, changed and deleted overlays are picked up", async () => {
+    const target = "docs/u/bob/01-Basics/01-Start/03-loops.md";
+    await edit("content/01-Basics/01-Start/03-loops.md", "# Loops\n\nBOB-1.\n", "bob");
+    let r = await syncBook(opts());
+    expect(r.stats).toMatchObject({ mode: "delta", fetched: 1, written: 1, deleted: 0, pages: 11 });
+    expect(r.stats.journal.rows).toBe(3); // head, manifest, Bob's one overlay
+    expect(await cached(target)).toContain("BOB-1");
+    await edit("content/01-Basics/01-Start/03-loops.md", "# Loops\n\nBOB-2.\n", "bob");
+    r = await syncBook(opts());
+    expect(r.stats).toMatchObject({ fetched: 1, written: 1, deleted: 0 });
+    expect(await cached(target)).toContain("BOB-2");
+    await store.delete({ bookId: BOOK, path: "content/01-Basics/01-Start/03-loops.md", userId: "bob", agentId: AGENT });
+    r = await syncBook(opts());
+    expect(r.stats).toMatchObject({ fetched: 0, written: 0, deleted: 1, pages: 10 });
+    expect(await gone(target)).toBe(true);
+    expect(await cached("docs/01-Basics/01-Start/03-loops.md")).toContain("LOOPS-BASE-TEXT"); // the base is untouched
+  });
+
+  it("an unknown manifest hash (a reset journal, another store) falls back to the whole list with a warning", async () => {
+    const file = join(cacheDir(), "manifest.json");
+    const manifest = JSON.parse(await readFile(file, "utf8"));
+    await writeFile(file, JSON.stringify({ ...manifest, manifestHash: sha256Hex("never built") }));
+    const warn = vi.fn();
+    const r = await syncBook(opts({ warn }));
+    expect(warn.mock.calls[0]![0]).toMatch(/is not known for book fixture-book.*Loading the whole book/);
+    expect(r.stats).toMatchObject({ mode: "snapshot", verified: true, fetched: 0, written: 0, deleted: 0 });
+    expect(r.stats.journal.rows).toBeGreaterThanOrEqual(12);
+    expect((await syncBook(opts())).stats).toMatchObject({ mode: "delta", verified: false });
+  });
+
+  it("an interrupted load (its marker left behind) is finished by a full check", async () => {
+    await writeFile(join(cacheDir(), "load-in-progress"), "x");
+    await rm(join(cacheDir(), "docs/01-Basics/README.md"));
+    const r = await syncBook(opts());
+    expect(r.stats).toMatchObject({ mode: "delta", verified: true, written: 1, fetched: 0 });
+    expect(await gone("load-in-progress")).toBe(true);
+    expect(await gone("docs/01-Basics/README.md")).toBe(false);
+  });
+
+  it("property: after any sequence of base and overlay edits, a delta load leaves the cache exactly as the journal says", async () => {
+    const pool = [HELLO, "content/01-Basics/02-Data/04-sets.md", "content/02-Advanced/01-Functions/02-lambdas.md", "content/02-Advanced/02-More/01-more.md", "content/01-Basics/01-Start/03-loops.md"];
+    const op = fc.record({ kind: fc.constantFrom("write", "delete", "overlay", "unoverlay"), path: fc.constantFrom(...pool), text: fc.integer({ min: 0, max: 3 }) });
+    const dir = join(site.siteDir, "property-cache");
+    const views = async () => {
+      const out = new Map<string, string>();
+      for (const folder of ["docs", "static"]) {
+        const root = join(dir, folder);
+        for (const f of await listFiles(root).catch(() => [] as string[])) out.set(`${folder}/${f}`, sha256Hex(await readFile(join(root, f))));
+      }
+      return out;
+    };
+    const expected = async () => {
+      const out = new Map<string, string>();
+      for (const f of (await store.snapshot({ bookId: BOOK })).files) {
+        if (f.path.includes(".summary.")) continue;
+        out.set(f.path.startsWith("static/") ? f.path : `docs/${f.path.slice("content/".length)}`, f.hash);
+      }
+      for (const f of await store.list({ bookId: BOOK, userId: "bob" })) if (f.userId === "bob") out.set(`docs/u/bob/${f.path.slice("content/".length)}`, f.hash);
+      return out;
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(op, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 }), async (batches) => {
+        await syncBook(opts({ cacheDir: dir }));
+        for (const batch of batches) {
+          for (const o of batch) {
+            const userId = o.kind === "overlay" || o.kind === "unoverlay" ? "bob" : undefined;
+            if (o.kind === "write" || o.kind === "overlay") await edit(o.path, `# T\n\nV${o.text}\n`, userId);
+            else await store.delete({ bookId: BOOK, path: o.path, userId, agentId: AGENT });
+          }
+          const r = await syncBook(opts({ cacheDir: dir }));
+          expect(r.stats).toMatchObject({ mode: "delta", verified: false });
+          expect(await views()).toEqual(await expected());
+        }
+      }),
+      { numRuns: 8 },
+    );
+  });
+
+  it("previewUser: the main view is the book as that user sees it, and their overlay edits load as a delta", async () => {
+    const DICTS = "content/01-Basics/02-Data/02-dicts.md";
+    const preview = (over: Partial<SyncOptions> = {}) => opts({ cacheDir: join(site.siteDir, "preview-cache"), overlayUsers: [], previewUser: "carol", ...over });
+    await edit(DICTS, "# Hello Carol\n\nCAROL-1.\n", "carol");
+    let r = await syncBook(preview());
+    expect(r.stats).toMatchObject({ mode: "snapshot", views: ["main"] });
+    expect(await readFile(join(site.siteDir, "preview-cache/docs/01-Basics/02-Data/02-dicts.md"), "utf8")).toContain("CAROL-1");
+    await edit(DICTS, "# Hello Carol\n\nCAROL-2.\n", "carol");
+    r = await syncBook(preview());
+    expect(r.stats).toMatchObject({ mode: "delta", fetched: 1, written: 1 });
+    expect(await readFile(join(site.siteDir, "preview-cache/docs/01-Basics/02-Data/02-dicts.md"), "utf8")).toContain("CAROL-2");
+    await store.delete({ bookId: BOOK, path: DICTS, userId: "carol", agentId: AGENT });
+    r = await syncBook(preview());
+    expect(r.stats).toMatchObject({ mode: "delta", fetched: 1, written: 1 }); // the base page was never in this cache
+    const baseDicts = await store.read({ bookId: BOOK, path: DICTS });
+    expect(await readFile(join(site.siteDir, "preview-cache/docs/01-Basics/02-Data/02-dicts.md"), "utf8")).toBe(baseDicts.content.toString("utf8"));
   });
 });

@@ -1,9 +1,11 @@
 /** Pure decisions of the Docusaurus plugin: options, layout, cache plan, sidebar, summaries, report. No I/O. */
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { normalizePluginOptions } from "@docusaurus/utils-validation";
 import { validateOptions, DEFAULT_OPTIONS } from "../src/docusaurus/options.js";
 import { bookPathOfViewFile, desiredState, lessonOfSummary, rewriteAssetUrl, targetOf, type ViewSpec } from "../src/docusaurus/layout.js";
-import { planObjects, planTargets, viewsFingerprint, type CacheManifest, type FileStat } from "../src/docusaurus/plan.js";
+import { applyLoadPlan, loadFingerprint, planDelta, planObjects, planTargets, verifyCacheRequested, viewsOf, type CacheManifest, type FileStat } from "../src/docusaurus/plan.js";
+import { manifestHash } from "../src/store/manifest.js";
 import { frontMatterFirst, sidebarsDefinition, wrapSidebarItemsGenerator } from "../src/docusaurus/sidebar.js";
 import { attachSummaries, summaryKeyOfDoc } from "../src/docusaurus/summaries.js";
 import { formatLoadLine } from "../src/docusaurus/report.js";
@@ -140,7 +142,7 @@ describe("cache plan", () => {
     { path: "content/01-P/01-C/03-c.md", hash: h("c"), size: 3 },
   ] }], { includeSummaries: true });
   const manifest = (over: Partial<CacheManifest> = {}): CacheManifest => ({
-    version: 1, bookId: "b-1", manifestHash: h("m"), fingerprint: h("f"), viewsKey: "[]", views: ["main"], pages: 3, summaries: {}, writtenAt: "",
+    version: 2, bookId: "b-1", manifestHash: h("m"), seq: 7, fingerprint: h("f"), viewsKey: "[]", views: ["main"], pages: 3, summaries: {}, writtenAt: "", base: {}, overlays: [],
     objects: { [h("a")]: st(1), [h("b")]: st(2) },
     targets: {
       "docs/01-P/01-C/01-a.md": { hash: h("a"), bookPath: "", stat: st(1) },
@@ -151,13 +153,13 @@ describe("cache plan", () => {
   });
 
   it("cold cache: fetch everything, write everything", () => {
-    expect(planObjects(desired, null, new Map())).toEqual({ trusted: [], verify: [], missing: [h("a"), h("b"), h("c")] });
+    expect(planObjects(desired.objects, null, new Map())).toEqual({ trusted: [], verify: [], missing: [h("a"), h("b"), h("c")] });
     expect(planTargets(desired, null, new Map()).write).toHaveLength(3);
   });
 
   it("reuses verified objects, re-hashes changed or unknown ones, fetches only what is missing", () => {
     const stats = new Map([[h("a"), st(1)], [h("b"), st(2, 3, 2000)], [h("c"), null]]);
-    expect(planObjects(desired, manifest(), stats)).toEqual({ trusted: [h("a")], verify: [h("b")], missing: [h("c")] });
+    expect(planObjects(desired.objects, manifest(), stats)).toEqual({ trusted: [h("a")], verify: [h("b")], missing: [h("c")] });
   });
 
   it("keeps untouched targets, rewrites changed or tampered ones, removes what the book no longer has", () => {
@@ -174,11 +176,100 @@ describe("cache plan", () => {
     });
   });
 
-  it("the views fingerprint changes with overlays, not with file order", () => {
-    const a = [{ key: "main", files: [{ path: "x", hash: h("1") }, { path: "y", hash: h("2") }] }];
-    const b = [{ key: "main", files: [{ path: "y", hash: h("2") }, { path: "x", hash: h("1") }] }];
-    expect(viewsFingerprint(a)).toBe(viewsFingerprint(b));
-    expect(viewsFingerprint([{ key: "main", files: [{ path: "x", hash: h("3") }, { path: "y", hash: h("2") }] }])).not.toBe(viewsFingerprint(a));
+  it("delta: only new or changed targets are written, gone ones removed, objects added and dropped, from the manifest alone", () => {
+    expect(planDelta(desired, manifest())).toEqual({
+      write: ["docs/01-P/01-C/03-c.md"],
+      remove: ["docs/01-P/01-C/09-gone.md"],
+      newObjects: new Map([[h("c"), 3]]),
+      dropObjects: [],
+    });
+    const renamed = desiredState([{ key: "main", prefix: "", files: [
+      { path: "content/01-P/01-C/01-a.md", hash: h("e"), size: 5 }, // edited
+      { path: "content/01-P/01-C/05-b-renamed.md", hash: h("b"), size: 3 }, // renamed: same object, new target
+    ] }], { includeSummaries: true });
+    expect(planDelta(renamed, manifest())).toEqual({
+      write: ["docs/01-P/01-C/01-a.md", "docs/01-P/01-C/05-b-renamed.md"],
+      remove: ["docs/01-P/01-C/02-b.md", "docs/01-P/01-C/09-gone.md"],
+      newObjects: new Map([[h("e"), 5]]),
+      dropObjects: [h("a")],
+    });
+    const same = manifest({ targets: Object.fromEntries([...desired.targets].map(([t, w]) => [t, { hash: w.hash, bookPath: w.bookPath, stat: st(1) }])), objects: { [h("a")]: st(1), [h("b")]: st(2), [h("c")]: st(3) } });
+    expect(planDelta(desired, same)).toEqual({ write: [], remove: [], newObjects: new Map(), dropObjects: [] });
+  });
+
+  it("property: the last load's manifest plus planDelta gives exactly the new desired targets and objects", () => {
+    const page = fc.constantFrom("content/01-P/01-C/01-a.md", "content/01-P/01-C/02-b.md", "content/01-P/README.md", "content/preface.md", "static/img/x.png");
+    const book = fc.dictionary(page, fc.constantFrom("1", "2", "3", "4").map(h), { maxKeys: 5 });
+    fc.assert(
+      fc.property(book, book, (before, after) => {
+        const state = (files: Record<string, string>) =>
+          desiredState([{ key: "main", prefix: "", files: Object.entries(files).map(([path, hash]) => ({ path, hash, size: 1 })) }], { includeSummaries: true });
+        const d1 = state(before);
+        const d2 = state(after);
+        const previous = {
+          targets: Object.fromEntries([...d1.targets].map(([t, w]) => [t, { hash: w.hash, bookPath: w.bookPath, stat: st(1) }])),
+          objects: Object.fromEntries([...d1.objects.keys()].map((o) => [o, st(1)])),
+        };
+        const delta = planDelta(d2, previous);
+        const targets = new Map(Object.entries(previous.targets).map(([t, e]) => [t, e.hash]));
+        for (const t of delta.remove) targets.delete(t);
+        for (const t of delta.write) targets.set(t, d2.targets.get(t)!.hash);
+        expect(targets).toEqual(new Map([...d2.targets].map(([t, w]) => [t, w.hash])));
+        const objects = new Set([...Object.keys(previous.objects), ...delta.newObjects.keys()].filter((o) => !delta.dropObjects.includes(o)));
+        expect(objects).toEqual(new Set(d2.objects.keys()));
+        // Nothing is written that was already right.
+        for (const t of delta.write) expect(previous.targets[t]?.hash).not.toBe(d2.targets.get(t)!.hash);
+      }),
+    );
+  });
+
+  it("applying a plan to the cache's base list gives the journal's book (its manifest hash)", () => {
+    const base = { "content/a.md": [h("1"), 1], "content/b.md": [h("2"), 2], "static/x.png": [h("3"), 3] } as Record<string, [string, number]>;
+    const next = applyLoadPlan(base, [
+      { path: "content/a.md", currentHash: h("4"), targetHash: h("1"), change: "modified", size: 4 },
+      { path: "content/b.md", currentHash: null, targetHash: h("2"), change: "deleted", size: null },
+      { path: "content/c.md", currentHash: h("5"), targetHash: null, change: "added", size: 5 },
+    ]);
+    expect([...next.values()].sort((x, y) => (x.path < y.path ? -1 : 1))).toEqual([
+      { path: "content/a.md", hash: h("4"), size: 4 },
+      { path: "content/c.md", hash: h("5"), size: 5 },
+      { path: "static/x.png", hash: h("3"), size: 3 },
+    ]);
+    expect(manifestHash(next.values())).toBe(manifestHash([{ path: "content/a.md", hash: h("4") }, { path: "content/c.md", hash: h("5") }, { path: "static/x.png", hash: h("3") }]));
+  });
+
+  it("views: previewUser's overlays replace base files in the main view; an overlay user's view holds only their overlays", () => {
+    const base = new Map([["content/a.md", { path: "content/a.md", hash: h("1"), size: 1 }], ["content/b.md", { path: "content/b.md", hash: h("2"), size: 2 }]]);
+    const overlays = [
+      { userId: "pv", path: "content/a.md", hash: h("3"), size: 3 },
+      { userId: "al", path: "content/b.md", hash: h("4"), size: 4 },
+    ];
+    const [main, al] = viewsOf(base, overlays, { previewUser: "pv", overlayUsers: ["al"] });
+    expect(main).toMatchObject({ key: "main", user: "pv", prefix: "" });
+    expect(main!.files.map((f) => f.hash).sort()).toEqual([h("2"), h("3")].sort());
+    expect(al).toEqual({ key: "user:al", user: "al", prefix: "u/al", files: [{ path: "content/b.md", hash: h("4"), size: 4 }] });
+    expect(viewsOf(base, [], { overlayUsers: [] })[0]!.files).toHaveLength(2);
+    // The base summary of a user's page comes along (it is metadata of the page), unless the user has their own.
+    const withSummary = new Map([...base, ["content/b.summary.md", { path: "content/b.summary.md", hash: h("5"), size: 5 }]]);
+    expect(viewsOf(withSummary, overlays, { overlayUsers: ["al"] })[1]!.files.map((f) => f.hash)).toEqual([h("4"), h("5")]);
+    const ownSummary = [...overlays, { userId: "al", path: "content/b.summary.md", hash: h("6"), size: 6 }];
+    expect(viewsOf(withSummary, ownSummary, { overlayUsers: ["al"] })[1]!.files.map((f) => f.hash).sort()).toEqual([h("4"), h("6")].sort());
+  });
+
+  it("the load fingerprint changes with the base hash and with overlays, not with their order", () => {
+    const o1 = { userId: "al", path: "content/a.md", hash: h("1"), size: 1 };
+    const o2 = { userId: "bo", path: "content/a.md", hash: h("2"), size: 1 };
+    expect(loadFingerprint(h("m"), [o1, o2])).toBe(loadFingerprint(h("m"), [o2, o1]));
+    expect(loadFingerprint(h("m"), [o1])).not.toBe(loadFingerprint(h("m"), [o1, o2]));
+    expect(loadFingerprint(h("m"), [o1])).not.toBe(loadFingerprint(h("m"), [{ ...o1, hash: h("3") }]));
+    expect(loadFingerprint(h("m"), [])).not.toBe(loadFingerprint(h("n"), []));
+  });
+
+  it("a full cache check is asked for by PFS_VERIFY_CACHE or --verify-cache", () => {
+    expect(verifyCacheRequested({}, ["node", "docusaurus", "build"])).toBe(false);
+    expect(verifyCacheRequested({ PFS_VERIFY_CACHE: "1" }, [])).toBe(true);
+    expect(verifyCacheRequested({ PFS_VERIFY_CACHE: "0" }, [])).toBe(false);
+    expect(verifyCacheRequested({}, ["node", "x", "--verify-cache"])).toBe(true);
   });
 });
 
@@ -228,8 +319,10 @@ describe("summaries and report", () => {
   });
 
   it("formats the one log line per load", () => {
-    expect(formatLoadLine({ bookId: "b-1", manifestHash: h("0"), pages: 479, fetched: 3, reused: 700, written: 3, deleted: 1, bytes: 4096, ms: 812, views: ["main"], offline: false, repaired: 0 })).toBe(
-      "[panaversity-fs] b-1: 479 pages, 3 fetched, 700 reused, 1 deleted, 3 written, 4.0 KB downloaded in 812 ms",
+    const stats = { bookId: "b-1", manifestHash: h("0"), pages: 479, fetched: 3, reused: 700, written: 3, deleted: 1, bytes: 4096, ms: 812, views: ["main"], offline: false, repaired: 0, mode: "delta" as const, verified: false, journal: { queries: 4, rows: 9 } };
+    expect(formatLoadLine(stats)).toBe(
+      "[panaversity-fs] b-1: 479 pages, 3 fetched, 700 reused, 1 deleted, 3 written, 4.0 KB downloaded in 812 ms (delta; 4 journal queries, 9 rows)",
     );
+    expect(formatLoadLine({ ...stats, mode: "snapshot", verified: true })).toContain("(snapshot, cache verified; 4 journal queries, 9 rows)");
   });
 });

@@ -51,6 +51,7 @@ export function syncOptionsOf(options: PluginOptions, siteDir: string, cacheDir:
     concurrency: options.concurrency,
     offline: options.offline,
     fetchAttempts: options.fetchAttempts,
+    verifyCache: options.verifyCache,
     warn: (message) => logger.warn(message),
   };
 }

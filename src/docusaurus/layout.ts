@@ -7,7 +7,7 @@
  *   <cacheDir>/objects/<h[0..2]>/<h>                 fetched objects by SHA-256 (view files are hard links to them)
  */
 import { posix } from "node:path";
-import { parsePath, type PathKind } from "../paths/index.js";
+import { parseStoredPath, type PathKind } from "../paths/index.js";
 
 export const VIEW_DIR = "docs";
 export const STATIC_DIR = "static";
@@ -100,7 +100,7 @@ export function desiredState(views: ViewSpec[], opts: { includeSummaries: boolea
   for (const view of views) {
     const paths = new Set(view.files.map((f) => f.path));
     for (const file of view.files) {
-      const { kind } = parsePath(file.path);
+      const { kind } = parseStoredPath(file.path); // journal paths were validated when written
       if (kind === "asset" && view.prefix !== "") continue;
       if (kind === "summary") {
         if (!opts.includeSummaries) continue;

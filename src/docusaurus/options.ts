@@ -30,6 +30,8 @@ export interface PanaversityPluginOptions {
   pollInterval: number | false;
   /** Fetch attempts per object (first included) before the load fails. */
   fetchAttempts: number;
+  /** Check every cached file on each load, not only those the plan touches (also PFS_VERIFY_CACHE=1). */
+  verifyCache: boolean;
 }
 
 /** The normalized options the plugin factory receives. */
@@ -50,6 +52,7 @@ export const DEFAULT_OPTIONS = {
   offline: "fail" as OfflineMode,
   pollInterval: 5000,
   fetchAttempts: 3,
+  verifyCache: false,
 } satisfies Partial<PanaversityPluginOptions>;
 
 const userId = Joi.string()
@@ -90,6 +93,7 @@ export const OWN_OPTIONS_SCHEMA = Joi.object<PanaversityPluginOptions>({
   offline: Joi.string().valid("fail", "use-cache").default(DEFAULT_OPTIONS.offline),
   pollInterval: Joi.alternatives().try(Joi.number().integer().min(250), Joi.boolean().valid(false)).default(DEFAULT_OPTIONS.pollInterval),
   fetchAttempts: Joi.number().integer().min(1).max(10).default(DEFAULT_OPTIONS.fetchAttempts),
+  verifyCache: Joi.boolean().default(DEFAULT_OPTIONS.verifyCache),
 });
 
 const OWN_KEYS = new Set([...Object.keys(OWN_OPTIONS_SCHEMA.describe().keys ?? {}), "id"]);

@@ -1,11 +1,14 @@
 /**
  * Pure: what a load must do, given what the journal says the book is (DesiredState), what the last
- * successful load recorded (CacheManifest) and what is on disk now (stats). No I/O here.
+ * successful load recorded (CacheManifest) and, when the cache is fully checked, what is on disk now
+ * (stats). No I/O here.
  */
 import { sha256Hex } from "../hashing/index.js";
-import type { DesiredState } from "./layout.js";
+import type { OverlayFile, SizedPlanFile } from "../store/plan.js";
+import { mainViewKey, userViewKey, userViewPrefix, type BookFile, type DesiredState, type ViewSpec } from "./layout.js";
 
-export const CACHE_MANIFEST_VERSION = 1;
+/** 2: the manifest holds the base file list and overlays, so a load can apply a delta plan to it. */
+export const CACHE_MANIFEST_VERSION = 2;
 
 export interface FileStat {
   size: number;
@@ -16,10 +19,16 @@ export interface FileStat {
 export interface CacheManifest {
   version: typeof CACHE_MANIFEST_VERSION;
   bookId: string;
-  /** Base manifest hash from the journal (DESIGN 4.4). */
+  /** Base manifest hash from the journal (DESIGN 4.4): the next load's planBuild target. */
   manifestHash: string;
-  /** Hash over every view's file list, overlays included: changes when anything the site shows changes. */
+  /** The book's audit sequence number the load saw. */
+  seq: number;
+  /** loadFingerprint: changes when the base or an overlay of the build's users changes. */
   fingerprint: string;
+  /** The base files at manifestHash, path → [hash, size]: what the next plan is applied to. */
+  base: Record<string, [string, number]>;
+  /** The overlays of the build's users (previewUser and overlayUsers) at this load. */
+  overlays: OverlayFile[];
   /** The options that shaped the views; a cache built for other views is not complete for these. */
   viewsKey: string;
   /** The views materialized ("main", "user:<id>"). */
@@ -47,14 +56,14 @@ export interface ObjectPlan {
   missing: string[];
 }
 
-/** Which objects can be reused, which must be re-hashed, which must be fetched. */
+/** Which of the wanted objects (hash → size) can be reused, which must be re-hashed, which must be fetched. */
 export function planObjects(
-  desired: DesiredState,
-  previous: CacheManifest | null,
+  wanted: ReadonlyMap<string, number>,
+  previous: Pick<CacheManifest, "objects"> | null,
   stats: ReadonlyMap<string, FileStat | null>,
 ): ObjectPlan {
   const plan: ObjectPlan = { trusted: [], verify: [], missing: [] };
-  for (const [hash, size] of [...desired.objects].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [hash, size] of [...wanted].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const stat = stats.get(hash);
     if (!stat) plan.missing.push(hash);
     else if (stat.size === size && sameStat(previous?.objects[hash], stat)) plan.trusted.push(hash);
@@ -106,12 +115,73 @@ export function viewsKey(opts: { bookId: string; previewUser?: string; overlayUs
   return JSON.stringify([opts.bookId, opts.previewUser ?? null, [...opts.overlayUsers].sort(), opts.includeSummaries]);
 }
 
-/** Hash over every view's (path, hash) list, overlays included. Changes exactly when the site's input does. */
-export function viewsFingerprint(views: { key: string; files: { path: string; hash: string }[] }[]): string {
-  const lines: string[] = [];
-  for (const view of [...views].sort((a, b) => (a.key < b.key ? -1 : 1))) {
-    lines.push(`#${view.key}`);
-    for (const f of [...view.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) lines.push(`${f.path}:${f.hash}`);
+/** Changes exactly when the site's input does: the base manifest hash or an overlay of the build's users. */
+export function loadFingerprint(manifestHash: string, overlays: readonly OverlayFile[]): string {
+  const lines = overlays.map((o) => `${o.userId}|${o.path}:${o.hash}`).sort();
+  return sha256Hex([manifestHash, ...lines].join("\n"));
+}
+
+/** The cache's base list with a plan applied: the book's base files now. */
+export function applyLoadPlan(base: Record<string, [string, number]>, files: readonly SizedPlanFile[]): Map<string, BookFile> {
+  const out = new Map<string, BookFile>();
+  for (const [path, [hash, size]] of Object.entries(base)) out.set(path, { path, hash, size });
+  for (const f of files) {
+    if (f.currentHash === null) out.delete(f.path);
+    else out.set(f.path, { path: f.path, hash: f.currentHash, size: f.size ?? 0 });
   }
-  return sha256Hex(lines.join("\n"));
+  return out;
+}
+
+/**
+ * The views a build shows: the main one (the base, with previewUser's overlays where they exist) and
+ * one per overlay user holding only that user's overlays (the rest of a user's book is the base page)
+ * and the base summaries of those pages.
+ */
+export function viewsOf(base: ReadonlyMap<string, BookFile>, overlays: readonly OverlayFile[], opts: { previewUser?: string; overlayUsers: string[] }): ViewSpec[] {
+  const of = (user: string) => overlays.filter((o) => o.userId === user).map((o) => ({ path: o.path, hash: o.hash, size: o.size }));
+  const main = new Map(base);
+  if (opts.previewUser !== undefined) for (const f of of(opts.previewUser)) main.set(f.path, f);
+  /** A user's pages, plus the base summaries of those pages (summaries are metadata, not pages) unless the user has their own. */
+  const userFiles = (user: string): BookFile[] => {
+    const own = new Map(of(user).map((f) => [f.path, f]));
+    for (const path of [...own.keys()]) {
+      const stem = path.replace(/\.mdx?$/, "");
+      if (stem === path) continue;
+      for (const summary of [`${stem}.summary.md`, `${stem}.summary.mdx`]) {
+        const b = base.get(summary);
+        if (b && !own.has(summary)) own.set(summary, b);
+      }
+    }
+    return [...own.values()];
+  };
+  return [
+    { key: mainViewKey(), user: opts.previewUser, prefix: "", files: [...main.values()] },
+    ...opts.overlayUsers.map((user) => ({ key: userViewKey(user), user, prefix: userViewPrefix(user), files: userFiles(user) })),
+  ];
+}
+
+/** What a delta load changes on disk, from the last load's manifest alone (no directory walk). */
+export interface DeltaPlan {
+  /** Targets that are new or whose hash changed. */
+  write: string[];
+  /** Targets the last load wrote that the book no longer has. */
+  remove: string[];
+  /** Objects wanted now that the last load did not hold, hash → size. */
+  newObjects: Map<string, number>;
+  /** Objects the last load held that nothing wants any more (deleted after the manifest is written). */
+  dropObjects: string[];
+}
+
+export function planDelta(desired: DesiredState, previous: Pick<CacheManifest, "targets" | "objects">): DeltaPlan {
+  const write: string[] = [];
+  for (const [target, want] of desired.targets) if (previous.targets[target]?.hash !== want.hash) write.push(target);
+  const remove = Object.keys(previous.targets).filter((t) => !desired.targets.has(t));
+  const newObjects = new Map([...desired.objects].filter(([hash]) => !previous.objects[hash]));
+  const dropObjects = Object.keys(previous.objects).filter((h) => !desired.objects.has(h));
+  return { write: write.sort(), remove: remove.sort(), newObjects, dropObjects: dropObjects.sort() };
+}
+
+/** `docusaurus build` passes no unknown flags to plugins: CI asks for a full cache check with PFS_VERIFY_CACHE=1. */
+export function verifyCacheRequested(env: NodeJS.ProcessEnv, argv: readonly string[]): boolean {
+  return /^(1|true|yes)$/i.test(env.PFS_VERIFY_CACHE ?? "") || argv.includes("--verify-cache");
 }

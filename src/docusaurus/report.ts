@@ -1,6 +1,9 @@
 /** Pure formatting of a load's numbers, and the plugin's prom-client metrics (one registry per process). */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
+/** delta: a plan since the cache's manifest; snapshot: the whole file list; offline: the cache as it was. */
+export type LoadMode = "delta" | "snapshot" | "offline";
+
 export interface LoadStats {
   bookId: string;
   manifestHash: string;
@@ -22,6 +25,11 @@ export interface LoadStats {
   offline: boolean;
   /** Dropped corrupt cache objects that were fetched again. */
   repaired: number;
+  mode: LoadMode;
+  /** Every cached file was checked (cold or unknown cache, interrupted load, verifyCache); otherwise only what the plan touched. */
+  verified: boolean;
+  /** Journal statements this load ran and the rows they returned (flat in the book's size for a delta load). */
+  journal: { queries: number; rows: number };
 }
 
 export function formatBytes(n: number): string {
@@ -34,9 +42,10 @@ export function formatBytes(n: number): string {
 export function formatLoadLine(s: LoadStats): string {
   const views = s.views.length > 1 ? ` in ${s.views.length} views` : "";
   const offline = s.offline ? " [OFFLINE: served from cache]" : "";
+  const journal = s.offline ? "" : ` (${s.mode}${s.verified ? ", cache verified" : ""}; ${s.journal.queries} journal queries, ${s.journal.rows} rows)`;
   return (
     `[panaversity-fs] ${s.bookId}: ${s.pages} pages${views}, ${s.fetched} fetched, ${s.reused} reused, ` +
-    `${s.deleted} deleted, ${s.written} written, ${formatBytes(s.bytes)} downloaded in ${s.ms} ms${offline}`
+    `${s.deleted} deleted, ${s.written} written, ${formatBytes(s.bytes)} downloaded in ${s.ms} ms${journal}${offline}`
   );
 }
 
@@ -50,6 +59,7 @@ export function createPluginMetrics(registry = new Registry()) {
     reused: new Counter({ name: "panaversityfs_plugin_cached_total", help: "Objects reused from the local cache", labelNames: ["book_id"], registers: r }),
     deleted: new Counter({ name: "panaversityfs_plugin_deleted_total", help: "Files removed from the cache views", labelNames: ["book_id"], registers: r }),
     bytes: new Counter({ name: "panaversityfs_plugin_fetched_bytes_total", help: "Bytes fetched from storage", labelNames: ["book_id"], registers: r }),
+    journalRows: new Counter({ name: "panaversityfs_plugin_journal_rows_total", help: "Journal rows read by loads, by mode (delta or snapshot)", labelNames: ["book_id", "mode"], registers: r }),
     duration: new Histogram({
       name: "panaversityfs_plugin_load_duration_seconds",
       help: "Duration of a plugin content load",
@@ -78,5 +88,6 @@ export function recordLoad(metrics: PluginMetrics, s: LoadStats): void {
   metrics.reused.inc(labels, s.reused);
   metrics.deleted.inc(labels, s.deleted);
   metrics.bytes.inc(labels, s.bytes);
+  if (!s.offline) metrics.journalRows.inc({ ...labels, mode: s.mode }, s.journal.rows);
   metrics.duration.observe(labels, s.ms / 1000);
 }

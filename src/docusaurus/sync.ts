@@ -1,30 +1,36 @@
 /**
- * One content load: snapshot the journal, fetch only missing objects, materialize the views, persist
- * the cache manifest last. I/O lives here; every decision is made by the pure functions it calls.
+ * One content load. With a complete cache: one planLoad (planBuild since the cache's manifest hash, plus
+ * the build users' overlays) says what changed, and only the files it touches are stat-ed, fetched,
+ * written or removed. A cold or unknown cache (or verifyCache) takes the full path: the whole file list,
+ * and every cached file checked against the manifest. The cache manifest is persisted last. I/O lives
+ * here; every decision is made by the pure functions it calls.
  */
 import { join } from "node:path";
 import { readFile, rm } from "node:fs/promises";
 import pLimit from "p-limit";
 import { openStore, type Store } from "../store/store.js";
 import type { StoreOptions } from "../store/config.js";
+import type { JournalIo, LoadPlan } from "../store/plan.js";
+import { manifestHash as manifestHashOf } from "../store/manifest.js";
 import { PfsError, isPfsError } from "../errors/index.js";
 import { sha256Hex } from "../hashing/index.js";
+import { MANIFEST_FILE, REPORT_FILE, STATIC_DIR, VIEW_DIR, desiredState, objectFile, type BookFile, type DesiredState } from "./layout.js";
 import {
-  MANIFEST_FILE,
-  REPORT_FILE,
-  STATIC_DIR,
-  VIEW_DIR,
-  desiredState,
-  mainViewKey,
-  objectFile,
-  userViewKey,
-  userViewPrefix,
-  type DesiredState,
-  type ViewSpec,
-} from "./layout.js";
-import { CACHE_MANIFEST_VERSION, planObjects, planTargets, unreferencedObjects, viewsFingerprint, viewsKey, type CacheManifest, type FileStat } from "./plan.js";
+  CACHE_MANIFEST_VERSION,
+  applyLoadPlan,
+  loadFingerprint,
+  planDelta,
+  planObjects,
+  planTargets,
+  unreferencedObjects,
+  verifyCacheRequested,
+  viewsKey,
+  viewsOf,
+  type CacheManifest,
+  type FileStat,
+} from "./plan.js";
 import { hashFile, listObjects, placeObject, readManifest, removeAndPrune, statOrNull, walkFiles, writeAtomic, writeVerified } from "./cache-fs.js";
-import type { LoadStats } from "./report.js";
+import type { LoadMode, LoadStats } from "./report.js";
 
 export interface SyncOptions {
   bookId: string;
@@ -37,6 +43,13 @@ export interface SyncOptions {
   concurrency: number;
   offline: "fail" | "use-cache";
   fetchAttempts: number;
+  /**
+   * Check every cached file (stat, and re-hash what changed since it was written) instead of only the
+   * ones the plan touches. Also on with PFS_VERIFY_CACHE=1, and always when the manifest is missing.
+   */
+  verifyCache?: boolean;
+  /** "snapshot" ignores the cache's manifest hash and reads the whole file list (benchmarks compare the two). */
+  journalRead?: "plan" | "snapshot";
   warn?: (message: string) => void;
 }
 
@@ -47,29 +60,13 @@ export interface SyncResult {
   summaries: Map<string, string>;
 }
 
+/** Present while a load changes the cache; found at the start of a load, it calls for a full check. */
+export const LOAD_MARKER_FILE = "load-in-progress";
+
 const UNREACHABLE = new Set(["JOURNAL_UNAVAILABLE", "STORAGE_UNAVAILABLE"]);
 
 export function isUnreachable(err: unknown): err is PfsError {
   return isPfsError(err) && UNREACHABLE.has(err.code);
-}
-
-/** The views these options ask for, from snapshots that all saw the same committed state. */
-export async function takeViews(store: Store, opts: Pick<SyncOptions, "bookId" | "previewUser" | "overlayUsers">): Promise<{ views: ViewSpec[]; manifestHash: string }> {
-  for (let attempt = 0; ; attempt++) {
-    const main = await store.snapshot({ bookId: opts.bookId, userId: opts.previewUser });
-    const users = [];
-    for (const user of opts.overlayUsers) users.push({ user, snap: await store.snapshot({ bookId: opts.bookId, userId: user }) });
-    // Every view from the same committed state; under a stream of writes, give up after a few tries
-    // (each view is still one consistent snapshot on its own).
-    const consistent = users.every((u) => u.snap.seq === main.seq);
-    if (consistent || attempt >= 4) {
-      const views: ViewSpec[] = [
-        { key: mainViewKey(), user: opts.previewUser, prefix: "", files: main.files },
-        ...users.map(({ user, snap }) => ({ key: userViewKey(user), user, prefix: userViewPrefix(user), files: snap.files })),
-      ];
-      return { views, manifestHash: main.manifestHash };
-    }
-  }
 }
 
 /** Opens the store only for the duration of `fn` (an embedded journal allows one process at a time). */
@@ -82,9 +79,19 @@ export async function withStore<T>(options: StoreOptions, fn: (store: Store) => 
   }
 }
 
-/** Just the fingerprint (for the dev-server poller): one snapshot per view, no object reads. */
+function buildUsers(opts: Pick<SyncOptions, "previewUser" | "overlayUsers">): string[] {
+  return [...(opts.previewUser !== undefined ? [opts.previewUser] : []), ...opts.overlayUsers];
+}
+
+/** The manifest hash of each cache's last load in this process: the dev-server poll plans from it. */
+const lastManifestHash = new Map<string, string>();
+
+/** Just the fingerprint (for the dev-server poller): one planLoad since the last load, no object reads. */
 export async function currentFingerprint(opts: SyncOptions): Promise<string> {
-  return withStore(opts.store, async (store) => viewsFingerprint((await takeViews(store, opts)).views));
+  return withStore(opts.store, async (store) => {
+    const plan = await store.planLoad({ bookId: opts.bookId, targetManifestHash: lastManifestHash.get(opts.cacheDir), userIds: buildUsers(opts) });
+    return loadFingerprint(plan.manifestHash, plan.overlays);
+  });
 }
 
 export async function syncBook(opts: SyncOptions): Promise<SyncResult> {
@@ -100,16 +107,122 @@ export async function syncBook(opts: SyncOptions): Promise<SyncResult> {
   }
 }
 
+interface JournalState {
+  mode: LoadMode;
+  plan: LoadPlan;
+  base: Map<string, BookFile>;
+  io: JournalIo;
+}
+
+/**
+ * The book now, from one planLoad: the cache's base list with the plan applied ("delta"), or the whole
+ * list when the cache has no usable manifest or the journal does not know its hash ("snapshot").
+ */
+async function readJournal(store: Store, opts: SyncOptions, previous: CacheManifest | null): Promise<JournalState> {
+  const userIds = buildUsers(opts);
+  const io: JournalIo = { queries: 0, rows: 0 };
+  const read = async (targetManifestHash?: string) => {
+    const plan = await store.planLoad({ bookId: opts.bookId, targetManifestHash, userIds });
+    io.queries += plan.io.queries;
+    io.rows += plan.io.rows;
+    return plan;
+  };
+  const snapshot = (plan: LoadPlan): JournalState => ({
+    mode: "snapshot",
+    plan,
+    base: new Map(plan.files.map((f) => [f.path, { path: f.path, hash: f.currentHash!, size: f.size! }])),
+    io,
+  });
+  if (!previous || opts.journalRead === "snapshot") return snapshot(await read());
+  const plan = await read(previous.manifestHash);
+  if (plan.warning) {
+    opts.warn?.(`panaversity-fs: ${plan.warning} Loading the whole book and checking the cache.`);
+    return snapshot(plan);
+  }
+  const base = applyLoadPlan(previous.base, plan.files);
+  // Self-check: the cache's list plus the plan must be the journal's book; if not, never build from it.
+  if (plan.status === "changed" && manifestHashOf(base.values()) !== plan.manifestHash) {
+    opts.warn?.(`panaversity-fs: the cache's file list plus the journal's changes do not give manifest ${plan.manifestHash}; loading the whole book.`);
+    return snapshot(await read());
+  }
+  return { mode: "delta", plan, base, io };
+}
+
 async function syncWith(store: Store, opts: SyncOptions, started: number): Promise<SyncResult> {
   const { cacheDir } = opts;
-  const { views, manifestHash } = await takeViews(store, opts);
-  const desired = desiredState(views, { includeSummaries: opts.includeSummaries });
-  const previous = await readManifest(cacheDir);
-  const limit = pLimit(opts.concurrency);
+  const stored = await readManifest(cacheDir);
+  const previous = stored && stored.bookId === opts.bookId && stored.viewsKey === viewsKey(opts) ? stored : null;
+  // A load that stopped half-way left this marker: what it touched is known only to a full check.
+  const interrupted = (await statOrNull(join(cacheDir, LOAD_MARKER_FILE))) !== null;
+  const { mode, plan, base, io } = await readJournal(store, opts, previous);
+  const mustCheck = mode === "snapshot" || !previous || interrupted || opts.verifyCache === true || verifyCacheRequested(process.env, process.argv);
+  const fingerprint = loadFingerprint(plan.manifestHash, plan.overlays);
+  lastManifestHash.set(cacheDir, plan.manifestHash);
+  const stat = (verified: boolean, s: Omit<LoadStats, "bookId" | "manifestHash" | "ms" | "offline" | "mode" | "verified" | "journal">): LoadStats => ({
+    bookId: opts.bookId,
+    manifestHash: plan.manifestHash,
+    ...s,
+    ms: Date.now() - started,
+    offline: false,
+    mode,
+    verified,
+    journal: io,
+  });
 
-  // 1. Objects: reuse what the cache holds (re-hashing anything that changed since it was verified), fetch the rest.
-  const objectStats = await listObjects(cacheDir);
-  const objectPlan = planObjects(desired, previous, objectStats);
+  // Nothing changed and nothing to check: no file is touched or even stat-ed.
+  let full = mustCheck;
+  if (!full && previous!.fingerprint === fingerprint) {
+    try {
+      const summaries = await readSummaries(cacheDir, { summaries: new Map(Object.entries(previous!.summaries)) }, false);
+      const stats = stat(false, { pages: previous!.pages, fetched: 0, reused: Object.keys(previous!.objects).length, written: 0, deleted: 0, bytes: 0, views: previous!.views, repaired: 0 });
+      await writeReport(cacheDir, stats);
+      return { stats, fingerprint, summaries };
+    } catch (err) {
+      opts.warn?.(`panaversity-fs: a cached summary is unreadable (${(err as Error).message}); checking the whole cache.`);
+      full = true;
+    }
+  }
+
+  const views = viewsOf(base, plan.overlays, opts);
+  const desired = desiredState(views, { includeSummaries: opts.includeSummaries });
+  const limit = pLimit(opts.concurrency);
+  await writeAtomic(join(cacheDir, LOAD_MARKER_FILE), `${new Date().toISOString()}\n`);
+
+  // 1. What to do: from a walk of the whole cache (full), or from the manifest and the plan alone (delta,
+  // where only the objects of the targets it writes are stat-ed).
+  let wanted: ReadonlyMap<string, number>;
+  let checkStats: ReadonlyMap<string, FileStat>;
+  let objectStats: Map<string, FileStat>;
+  let targetStats: ReadonlyMap<string, FileStat>;
+  let toWrite: string[];
+  let toRemove: string[];
+  let dropObjects: string[];
+  if (full) {
+    objectStats = await listObjects(cacheDir);
+    targetStats = await walkFiles(cacheDir, [VIEW_DIR, STATIC_DIR]);
+    const targetPlan = planTargets(desired, previous, targetStats);
+    [wanted, checkStats, toWrite, toRemove] = [desired.objects, objectStats, targetPlan.write, targetPlan.remove];
+    dropObjects = unreferencedObjects(objectStats.keys(), desired);
+  } else {
+    const delta = planDelta(desired, previous!);
+    const touched = new Map(delta.newObjects);
+    for (const target of delta.write) touched.set(desired.targets.get(target)!.hash, desired.targets.get(target)!.size);
+    const fresh = new Map<string, FileStat>();
+    await Promise.all(
+      [...touched.keys()].map((hash) =>
+        limit(async () => {
+          const s = await statOrNull(join(cacheDir, objectFile(hash)));
+          if (s) fresh.set(hash, s);
+        }),
+      ),
+    );
+    objectStats = new Map([...Object.entries(previous!.objects), ...fresh]);
+    targetStats = new Map(Object.entries(previous!.targets).map(([t, e]) => [t, e.stat]));
+    [wanted, checkStats, toWrite, toRemove, dropObjects] = [touched, fresh, delta.write, delta.remove, delta.dropObjects];
+  }
+
+  // 2. Objects: reuse what the cache holds (re-hashing anything unknown or changed since it was verified), fetch the rest.
+  const objectPlan = planObjects(wanted, previous, checkStats);
   let repaired = 0;
   const missing = [...objectPlan.missing];
   await Promise.all(
@@ -128,40 +241,41 @@ async function syncWith(store: Store, opts: SyncOptions, started: number): Promi
     missing.map((hash) =>
       limit(async () => {
         const size = await fetchObject(store, hash, join(cacheDir, objectFile(hash)), desired, opts.fetchAttempts);
-        bytes += size;
+        bytes += size; // not `bytes += await …`: that reads bytes before the await and loses parallel sums
+        objectStats.set(hash, (await statOrNull(join(cacheDir, objectFile(hash))))!);
       }),
     ),
   );
 
-  // 2. Views: write changed targets, remove the ones the book no longer has.
-  const onDisk = await walkFiles(cacheDir, [VIEW_DIR, STATIC_DIR]);
-  const targetPlan = planTargets(desired, previous, onDisk);
-  await Promise.all(targetPlan.write.map((target) => limit(() => placeObject(cacheDir, desired.targets.get(target)!.hash, target))));
-  for (const target of targetPlan.remove) {
-    await removeAndPrune(join(cacheDir, target), join(cacheDir, target.split("/")[0]!));
-  }
+  // 3. Views: write changed targets, remove the ones the book no longer has.
+  const written = new Map<string, FileStat>();
+  await Promise.all(
+    toWrite.map((target) =>
+      limit(async () => {
+        await placeObject(cacheDir, desired.targets.get(target)!.hash, target);
+        written.set(target, (await statOrNull(join(cacheDir, target)))!);
+      }),
+    ),
+  );
+  for (const target of toRemove) await removeAndPrune(join(cacheDir, target), join(cacheDir, target.split("/")[0]!));
 
-  // 3. The manifest, last: it describes only what is really on disk now.
-  const fingerprint = viewsFingerprint(views);
-  const manifest = await buildManifest(opts, views.map((v) => v.key), desired, manifestHash, fingerprint, onDisk, targetPlan.write);
-  await writeAtomic(join(cacheDir, MANIFEST_FILE), JSON.stringify(manifest, null, 1));
-  for (const hash of unreferencedObjects(objectStats.keys(), desired)) await rm(join(cacheDir, objectFile(hash)), { force: true });
+  // 4. The manifest, last: it describes only what is really on disk now.
+  const manifest = buildManifest(opts, { views: views.map((v) => v.key), desired, plan, base, fingerprint, targetStats, written, objectStats });
+  await writeAtomic(join(cacheDir, MANIFEST_FILE), JSON.stringify(manifest));
+  for (const hash of dropObjects) await rm(join(cacheDir, objectFile(hash)), { force: true });
+  await rm(join(cacheDir, LOAD_MARKER_FILE), { force: true });
 
   const summaries = await readSummaries(cacheDir, desired, false);
-  const stats: LoadStats = {
-    bookId: opts.bookId,
-    manifestHash,
+  const stats = stat(full, {
     pages: desired.pages,
     fetched: missing.length,
     reused: desired.objects.size - missing.length,
-    written: targetPlan.write.length,
-    deleted: targetPlan.remove.length,
+    written: toWrite.length,
+    deleted: toRemove.length,
     bytes,
-    ms: Date.now() - started,
-    views: views.map((v) => v.key),
-    offline: false,
+    views: manifest.views,
     repaired,
-  };
+  });
   await writeReport(cacheDir, stats);
   return { stats, fingerprint, summaries };
 }
@@ -196,38 +310,46 @@ function pagesUsing(desired: DesiredState, hash: string): string {
   return all.length ? all.slice(0, 3).join(", ") + (all.length > 3 ? ` and ${all.length - 3} more` : "") : "an unknown page";
 }
 
-async function buildManifest(
-  opts: SyncOptions,
-  views: string[],
-  desired: DesiredState,
-  manifestHash: string,
-  fingerprint: string,
-  onDisk: ReadonlyMap<string, FileStat>,
-  written: string[],
-): Promise<CacheManifest> {
-  const rewritten = new Set(written);
+interface ManifestParts {
+  views: string[];
+  desired: DesiredState;
+  plan: LoadPlan;
+  base: ReadonlyMap<string, BookFile>;
+  fingerprint: string;
+  /** Stats known before this load wrote anything (walked, or carried over from the last manifest). */
+  targetStats: ReadonlyMap<string, FileStat>;
+  /** Targets this load wrote, with their new stats. */
+  written: ReadonlyMap<string, FileStat>;
+  objectStats: ReadonlyMap<string, FileStat>;
+}
+
+function buildManifest(opts: SyncOptions, p: ManifestParts): CacheManifest {
+  // Insertion order, not sorted: the manifest is read back by key, and sorting 20,000 keys costs a delta load time.
   const targets: CacheManifest["targets"] = {};
-  for (const [target, want] of [...desired.targets].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const s = rewritten.has(target) ? await statOrNull(join(opts.cacheDir, target)) : onDisk.get(target);
+  for (const [target, want] of p.desired.targets) {
+    const s = p.written.get(target) ?? p.targetStats.get(target);
     if (!s) throw new Error(`panaversity-fs: ${target} vanished from the cache while loading.`);
     targets[target] = { hash: want.hash, bookPath: want.bookPath, stat: s };
   }
   const objects: CacheManifest["objects"] = {};
-  for (const hash of [...desired.objects.keys()].sort()) {
-    const s = await statOrNull(join(opts.cacheDir, objectFile(hash)));
+  for (const hash of p.desired.objects.keys()) {
+    const s = p.objectStats.get(hash);
     if (s) objects[hash] = s;
   }
   return {
     version: CACHE_MANIFEST_VERSION,
     bookId: opts.bookId,
-    manifestHash,
-    fingerprint,
+    manifestHash: p.plan.manifestHash,
+    seq: p.plan.seq,
+    fingerprint: p.fingerprint,
     viewsKey: viewsKey(opts),
-    views,
-    pages: desired.pages,
+    views: p.views,
+    pages: p.desired.pages,
+    base: Object.fromEntries([...p.base.values()].map((f) => [f.path, [f.hash, f.size]])),
+    overlays: p.plan.overlays,
     targets,
     objects,
-    summaries: Object.fromEntries([...desired.summaries].sort(([a], [b]) => (a < b ? -1 : 1))),
+    summaries: Object.fromEntries(p.desired.summaries),
     writtenAt: new Date().toISOString(),
   };
 }
@@ -290,6 +412,9 @@ async function loadFromCache(opts: SyncOptions, cause: PfsError, started: number
     views: manifest.views,
     offline: true,
     repaired: 0,
+    mode: "offline",
+    verified: true,
+    journal: { queries: 0, rows: 0 },
   };
   await writeReport(opts.cacheDir, stats);
   return { stats, fingerprint: manifest.fingerprint, summaries };

@@ -31,15 +31,26 @@ export async function manifestBetween(tx: Tx, bookId: string, fromSeq: number, t
 
 const IN_CHUNK = 1000;
 
-/** Current base hashes of the given paths (absent paths are missing from the map). */
-export async function baseHashesOf(tx: Tx, bookId: string, paths: string[]): Promise<Map<string, string>> {
-  const hashes = new Map<string, string>();
+/** Current base rows (hash and size) of the given paths (absent paths are missing from the map). */
+export async function baseRowsOf(tx: Tx, bookId: string, paths: string[]): Promise<Map<string, { sha256: string; size: number }>> {
+  const out = new Map<string, { sha256: string; size: number }>();
   for (let i = 0; i < paths.length; i += IN_CHUNK) {
     const rows = await tx
-      .select({ path: fileJournal.path, sha256: fileJournal.sha256 })
+      .select({ path: fileJournal.path, sha256: fileJournal.sha256, size: fileJournal.size })
       .from(fileJournal)
       .where(and(eq(fileJournal.bookId, bookId), eq(fileJournal.userId, BASE_USER), inArray(fileJournal.path, paths.slice(i, i + IN_CHUNK))));
-    for (const row of rows) hashes.set(row.path, row.sha256);
+    for (const row of rows) out.set(row.path, row);
   }
-  return hashes;
+  return out;
+}
+
+/** Every overlay row of the given users in a book (served by the partial file_journal_overlay_idx: O(overlays), not O(book)). */
+export async function overlayRowsOf(tx: Tx, bookId: string, userIds: string[]): Promise<{ userId: string; path: string; sha256: string; size: number }[]> {
+  if (userIds.length === 0) return [];
+  return tx
+    .select({ userId: fileJournal.userId, path: fileJournal.path, sha256: fileJournal.sha256, size: fileJournal.size })
+    .from(fileJournal)
+    // The literal repeats the partial index's predicate (schema.ts), so the planner can always prove it and use the index.
+    .where(and(eq(fileJournal.bookId, bookId), sql`${fileJournal.userId} <> '__base__'`, inArray(fileJournal.userId, userIds)))
+    .orderBy(fileJournal.userId, sql`${fileJournal.path} COLLATE "C"`);
 }

@@ -16,6 +16,9 @@ export const fileJournal = pgTable(
   (t) => [
     primaryKey({ columns: [t.bookId, t.path, t.userId] }),
     index("file_journal_sha256_idx").on(t.sha256),
+    // Overlay rows only: serves the plugin's per-load overlay query in O(overlays) and, being partial,
+    // is never a candidate for base-row queries (which keep the primary key).
+    index("file_journal_overlay_idx").on(t.bookId, t.userId, t.path).where(sql`${t.userId} <> '__base__'`),
     check("file_journal_sha256_format", sql`${t.sha256} ~ '^[0-9a-f]{64}$'`),
     check("file_journal_agent", sql`btrim(${t.writtenBy}) <> '' AND lower(btrim(${t.writtenBy})) <> 'system'`),
     check("file_journal_size", sql`${t.size} >= 0`),

@@ -5,9 +5,9 @@
  */
 import { isPfsError, PfsError } from "../errors/index.js";
 import { isSha256Hex } from "../hashing/index.js";
-import { assertBookId, BASE_USER } from "../paths/index.js";
+import { assertBookId, assertUserId, BASE_USER } from "../paths/index.js";
 import { baseChangesSince, findManifest, getBookHead, listFiles, recordManifest } from "../journal/queries.js";
-import { baseHashesOf, manifestBetween, manifestHashOfJournal } from "../journal/manifest-queries.js";
+import { baseRowsOf, manifestBetween, manifestHashOfJournal, overlayRowsOf } from "../journal/manifest-queries.js";
 import { journalError, type Tx } from "../journal/db.js";
 import { compareBytes, manifestHash } from "./manifest.js";
 import type { StoreContext } from "./context.js";
@@ -78,58 +78,119 @@ export function applyPlan(target: ReadonlyMap<string, string>, files: Iterable<P
   return next;
 }
 
+/** A plan file with the current size of its object (null when deleted): what a loader needs to fetch it. */
+export interface SizedPlanFile extends PlanFile {
+  size: number | null;
+}
+
+/** Journal work of one plan, for reports and benchmarks. */
+export interface JournalIo {
+  queries: number;
+  rows: number;
+}
+
 interface PlanRead {
-  plan: BuildPlan;
+  plan: BuildPlan & { files: SizedPlanFile[] };
   seq: number;
 }
 
+function count<T>(io: JournalIo, rows: T): T {
+  io.queries++;
+  io.rows += Array.isArray(rows) ? rows.length : rows instanceof Map ? rows.size : rows ? 1 : 0;
+  return rows;
+}
+
 /** Diff from a remembered manifest: reads only the log after it and the changed paths' rows. */
-async function planFromSeq(tx: Tx, bookId: string, target: string, targetSeq: number, headSeq: number): Promise<PlanRead> {
-  const changes = await baseChangesSince(tx, bookId, targetSeq);
+async function planFromSeq(tx: Tx, bookId: string, target: string, targetSeq: number, headSeq: number, io: JournalIo): Promise<PlanRead> {
+  const changes = count(io, await baseChangesSince(tx, bookId, targetSeq));
   if (changes.length === 0) return { plan: { status: "unchanged", manifestHash: target, files: [] }, seq: headSeq };
   const paths = [...new Set(changes.map((c) => c.path!))];
+  const rows = count(io, await baseRowsOf(tx, bookId, paths));
   const files = diffChanges(
     changes.map((c) => ({ path: c.path!, prevHash: c.prevHash })),
-    await baseHashesOf(tx, bookId, paths),
-  );
+    new Map([...rows].map(([path, r]) => [path, r.sha256])),
+  ).map((f) => ({ ...f, size: rows.get(f.path)?.size ?? null }));
   // The base has not changed since its last change: a manifest remembered from then on is current.
   const lastChange = changes[changes.length - 1]!.bookSeq;
-  const current = (await manifestBetween(tx, bookId, lastChange, headSeq)) ?? (await manifestHashOfJournal(tx, bookId));
+  const current = count(io, await manifestBetween(tx, bookId, lastChange, headSeq)) ?? count(io, await manifestHashOfJournal(tx, bookId));
   return { plan: { status: current === target ? "unchanged" : "changed", manifestHash: current, files }, seq: headSeq };
 }
 
 /** No usable target: the full file list (inherently O(book)). */
-async function planFromScratch(tx: Tx, bookId: string, target: string | undefined, headSeq: number): Promise<PlanRead> {
-  const rows = await listFiles(tx, { bookId, userId: BASE_USER });
+async function planFromScratch(tx: Tx, bookId: string, target: string | undefined, headSeq: number, io: JournalIo): Promise<PlanRead> {
+  const rows = count(io, await listFiles(tx, { bookId, userId: BASE_USER }));
   const current = manifestHash(rows.map((r) => ({ path: r.path, hash: r.sha256 })));
   if (target === current) return { plan: { status: "unchanged", manifestHash: current, files: [] }, seq: headSeq };
-  const plan: BuildPlan = { status: "changed", manifestHash: current, files: allAdded(rows.map((r) => ({ path: r.path, hash: r.sha256 }))) };
+  const sizes = new Map(rows.map((r) => [r.path, r.size]));
+  const files = allAdded(rows.map((r) => ({ path: r.path, hash: r.sha256 }))).map((f) => ({ ...f, size: sizes.get(f.path)! }));
+  const plan: PlanRead["plan"] = { status: "changed", manifestHash: current, files };
   if (target !== undefined) {
     plan.warning = `Manifest ${target} is not known for book ${bookId} (never built from this store, or another book's); every file is listed as added.`;
   }
   return { plan, seq: headSeq };
 }
 
-export async function planBuildOp(ctx: StoreContext, input: PlanInput): Promise<BuildPlan> {
+export interface LoadPlanInput extends PlanInput {
+  /** Users whose overlay rows come with the plan (a build's previewUser and overlayUsers). */
+  userIds?: string[];
+}
+
+export interface OverlayFile {
+  userId: string;
+  path: string;
+  hash: string;
+  size: number;
+}
+
+/**
+ * planBuild for a build cache: the plan (with sizes), the given users' overlays and the audit sequence
+ * number, all read in one read-only transaction, so every view a build makes shows one committed state.
+ */
+export interface LoadPlan extends BuildPlan {
+  files: SizedPlanFile[];
+  /** The book's audit sequence number the plan was read at. */
+  seq: number;
+  overlays: OverlayFile[];
+  io: JournalIo;
+}
+
+async function readPlan(ctx: StoreContext, input: LoadPlanInput): Promise<LoadPlan> {
   assertBookId(input.bookId);
   const { bookId, targetManifestHash: target } = input;
   if (target !== undefined && !isSha256Hex(target)) {
     throw new PfsError("INVALID_ARGUMENT", `targetManifestHash must be a lowercase hex SHA-256 (64 characters); got ${JSON.stringify(target)}.`);
   }
+  const userIds = input.userIds ?? [];
+  if (!Array.isArray(userIds)) throw new PfsError("INVALID_ARGUMENT", "userIds must be an array of user ids.");
+  for (const userId of userIds) assertUserId(userId ?? null);
+  const io: JournalIo = { queries: 0, rows: 0 };
   try {
-    const { plan, seq } = await ctx.journal.db.transaction(
+    const { plan, seq, overlays } = await ctx.journal.db.transaction(
       async (tx) => {
-        const headSeq = (await getBookHead(tx, bookId))?.seq ?? 0;
-        const known = target !== undefined ? await findManifest(tx, bookId, target) : null;
-        return known ? planFromSeq(tx, bookId, target!, known.seq, headSeq) : planFromScratch(tx, bookId, target, headSeq);
+        const headSeq = count(io, await getBookHead(tx, bookId))?.seq ?? 0;
+        const known = target !== undefined ? count(io, await findManifest(tx, bookId, target)) : null;
+        const read = known ? await planFromSeq(tx, bookId, target!, known.seq, headSeq, io) : await planFromScratch(tx, bookId, target, headSeq, io);
+        const overlays = userIds.length ? count(io, await overlayRowsOf(tx, bookId, userIds)) : [];
+        return { ...read, overlays };
       },
       { isolationLevel: "repeatable read", accessMode: "read only" },
     );
     // Remember the current manifest so the next plan from it is a delta (and its hash is not recomputed).
     await recordManifest(ctx.journal.db, bookId, plan.manifestHash, seq);
     ctx.metrics.deltaFiles.set(plan.files.length);
-    return plan;
+    return { ...plan, seq, overlays: overlays.map((o) => ({ userId: o.userId, path: o.path, hash: o.sha256, size: o.size })), io };
   } catch (err) {
     throw isPfsError(err) ? err : journalError(err, ctx.journal.description);
   }
+}
+
+export async function planBuildOp(ctx: StoreContext, input: PlanInput): Promise<BuildPlan> {
+  const { status, manifestHash, files, warning } = await readPlan(ctx, { bookId: input.bookId, targetManifestHash: input.targetManifestHash });
+  const plan: BuildPlan = { status, manifestHash, files: files.map(({ size: _size, ...f }) => f) };
+  if (warning !== undefined) plan.warning = warning;
+  return plan;
+}
+
+export function planLoadOp(ctx: StoreContext, input: LoadPlanInput): Promise<LoadPlan> {
+  return readPlan(ctx, input);
 }

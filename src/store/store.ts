@@ -9,7 +9,7 @@ import type { StoreContext } from "./context.js";
 import { deleteFileOp, recordRefusedAttempt, writeFile, type CommitListener, type RefusedAttempt, type DeleteInput, type DeleteResult, type WriteInput, type WriteResult } from "./mutations.js";
 import { listFilesOp, readFile, readStream, snapshotOp, type FileMeta, type ListEntry, type ListInput, type ReadInput, type ReadResult, type Snapshot, type SnapshotInput } from "./reads.js";
 import { auditOp, type AuditPage, type AuditQuery } from "./audit-query.js";
-import { planBuildOp, type BuildPlan, type PlanInput } from "./plan.js";
+import { planBuildOp, planLoadOp, type BuildPlan, type LoadPlan, type LoadPlanInput, type PlanInput } from "./plan.js";
 import { archiveOp, type ArchiveInput, type ArchiveStream } from "./archive.js";
 import { repairStore, verifyStore, type RepairInput, type RepairReport, type VerifyInput, type VerifyReport } from "./verify.js";
 import { gcOp, type GcInput, type GcReport } from "./gc.js";
@@ -106,6 +106,14 @@ export class Store {
   /** What changed since the manifest a build cache holds (DESIGN 4.4). */
   planBuild(input: PlanInput): Promise<BuildPlan> {
     return planBuildOp(this.ctx, input);
+  }
+
+  /**
+   * planBuild for a build cache (the Docusaurus plugin): the plan with object sizes, the overlays of the
+   * given users and the sequence number, from one read-only transaction.
+   */
+  planLoad(input: LoadPlanInput): Promise<LoadPlan> {
+    return planLoadOp(this.ctx, input);
   }
 
   /** A zip of the book streamed while objects are read (DESIGN 4.6); `.summary` settles at the end. */

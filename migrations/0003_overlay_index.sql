@@ -1,0 +1,1 @@
+CREATE INDEX "file_journal_overlay_idx" ON "file_journal" USING btree ("book_id","user_id","path") WHERE "file_journal"."user_id" <> '__base__';
