@@ -118,7 +118,11 @@ function spanMs(proxy: CountingProxy): number | undefined {
 }
 
 const fmtMs = (ms: number | undefined) => (ms === undefined ? "—" : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
-const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || b === 0 ? "—" : `${(a / b).toFixed(2)}×`);
+const ratio = (a: number | undefined, b: number | undefined) => {
+  if (a === undefined || b === undefined || b === 0) return "—";
+  const r = a / b;
+  return `${r < 0.1 ? r.toPrecision(2) : r.toFixed(2)}×`;
+};
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
