@@ -12,22 +12,6 @@ const here = (/** @type {string} */ p) => fileURLToPath(new URL(p, import.meta.u
 const BOOK_ID = "ai-native-python";
 const PREVIEW_USER = "student-42";
 
-/**
- * This site lives inside a package with "type": "module" (the repository's package.json), so webpack would
- * parse Docusaurus's generated .js files (.docusaurus/registry.js uses require.resolveWeak) as strict ES
- * modules and the static render fails with "require.resolveWeak is not a function". Parse them as webpack's
- * usual mixed JavaScript instead. A site with its own CommonJS package.json does not need this.
- * @type {import('@docusaurus/types').PluginModule}
- */
-function generatedFilesAreNotStrictEsm(context) {
-  return {
-    name: "generated-files-are-not-strict-esm",
-    configureWebpack: () => ({
-      module: { rules: [{ test: /\.js$/, include: [context.generatedFilesDir], type: "javascript/auto" }] },
-    }),
-  };
-}
-
 /** @type {import('@docusaurus/types').Config} */
 const config = {
   title: "AI-Native Python",
@@ -48,7 +32,6 @@ const config = {
     ],
   ],
   plugins: [
-    generatedFilesAreNotStrictEsm,
     [
       "panaversity-fs/docusaurus",
       {

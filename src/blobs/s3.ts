@@ -28,6 +28,12 @@ export const PART_SIZE = 8 * 1024 * 1024;
 /** Parts in flight at once: memory for a stream upload is about PART_SIZE × (QUEUE_SIZE + 1). */
 export const QUEUE_SIZE = 2;
 const DEFAULT_TIMEOUT_MS = 30_000;
+/**
+ * Kept-alive connections per client: at least the highest fetch concurrency a caller may ask for (the
+ * plugin's `concurrency` goes up to 256), so parallel GETs reuse warm connections instead of queueing
+ * behind the SDK's default of 50 or paying a new TCP/TLS handshake each.
+ */
+export const MAX_SOCKETS = 256;
 
 export interface S3Hooks {
   onRetry?: (operation: string) => void;
@@ -109,7 +115,14 @@ export class S3ObjectStorage implements ObjectStorage {
       maxAttempts: retryPolicy.maxAttempts,
       retryStrategy: sdkRetryStrategy(retryPolicy, hooks.onRetry, () => this.command.getStore() ?? "unknown"),
       // requestTimeout: until the response starts; socketTimeout: a stalled body in either direction.
-      requestHandler: { connectionTimeout: Math.min(timeout, 10_000), requestTimeout: timeout, socketTimeout: timeout, throwOnRequestTimeout: true },
+      requestHandler: {
+        connectionTimeout: Math.min(timeout, 10_000),
+        requestTimeout: timeout,
+        socketTimeout: timeout,
+        throwOnRequestTimeout: true,
+        httpAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
+        httpsAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
+      },
     });
     this.client.middlewareStack.add(
       (next, context) => (args) => this.command.run(String(context.commandName ?? "unknown").replace(/Command$/, ""), () => next(args)),

@@ -6,9 +6,9 @@
  * into the cache folder, then lets the docs plugin read the synced views. This file only wires hooks.
  */
 import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { logger } from "@docusaurus/logger";
 import type { LoadContext, Plugin } from "@docusaurus/types";
 import type { LoadedContent as DocsContent, PluginOptions as DocsPluginOptions } from "@docusaurus/plugin-content-docs";
 import { loadDocsPluginModule } from "./docs-module.js";
@@ -21,6 +21,9 @@ import { sidebarsDefinition, wrapSidebarItemsGenerator } from "./sidebar.js";
 import { attachSummaries } from "./summaries.js";
 import { currentFingerprint, syncBook, type SyncOptions, type SyncResult } from "./sync.js";
 import { writeAtomic, writeIfChanged } from "./cache-fs.js";
+
+// A CommonJS package: required, not imported by name (see options.ts).
+const { logger } = createRequire(import.meta.url)("@docusaurus/logger") as typeof import("@docusaurus/logger");
 
 export { validateOptions, DEFAULT_OPTIONS, type Options, type PluginOptions } from "./options.js";
 export { pluginMetrics } from "./report.js";
@@ -54,6 +57,16 @@ export function syncOptionsOf(options: PluginOptions, siteDir: string, cacheDir:
     verifyCache: options.verifyCache,
     warn: (message) => logger.warn(message),
   };
+}
+
+/**
+ * In a site whose package.json has "type": "module", webpack parses Docusaurus' generated .js files
+ * (.docusaurus/registry.js uses require.resolveWeak) as strict ES modules and the static render fails
+ * with "require.resolveWeak is not a function"; parse them as webpack's usual mixed JavaScript instead.
+ * Harmless in a CommonJS site, where that is already how they are parsed.
+ */
+export function generatedFilesRule(generatedFilesDir: string): { test: RegExp; include: string[]; type: "javascript/auto" } {
+  return { test: /\.js$/, include: [generatedFilesDir], type: "javascript/auto" };
 }
 
 function isDevServer(): boolean {
@@ -116,7 +129,9 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
       await docs.contentLoaded!({ content: content.docs, actions });
     },
     configureWebpack(config, isServer, utils, content) {
-      return docs.configureWebpack!(config, isServer, utils, content?.docs);
+      const docsConfig = docs.configureWebpack!(config, isServer, utils, content?.docs) ?? {};
+      const rules = [...(docsConfig.module?.rules ?? []), generatedFilesRule(context.generatedFilesDir)];
+      return { ...docsConfig, module: { ...docsConfig.module, rules } };
     },
     getPathsToWatch() {
       // Never the view folder: the sync rewrites it, and watching it would reload forever.

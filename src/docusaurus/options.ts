@@ -2,13 +2,17 @@
  * The plugin's option schema and defaults (DESIGN 4.5 / 4.8). Our own keys are validated here; every
  * other key is forwarded to the embedded @docusaurus/plugin-content-docs and validated by its schema.
  */
-import { Joi } from "@docusaurus/utils-validation";
+import { createRequire } from "node:module";
 import type { OptionValidationContext } from "@docusaurus/types";
 import type { PluginOptions as DocsPluginOptions } from "@docusaurus/plugin-content-docs";
 import { BOOK_ID_PATTERN, USER_ID_PATTERN } from "../paths/index.js";
 import type { StorageConfig } from "../store/config.js";
 import { loadDocsPluginModule } from "./docs-module.js";
 import { VIEW_DIR } from "./layout.js";
+
+// CommonJS packages are loaded with require: Node's ESM loader cannot see their named exports (`Joi` is
+// defined by a getter), and require behaves the same under Node ESM, require(esm) and Docusaurus' jiti.
+const { Joi } = createRequire(import.meta.url)("@docusaurus/utils-validation") as typeof import("@docusaurus/utils-validation");
 
 export type OfflineMode = "fail" | "use-cache";
 
@@ -46,7 +50,7 @@ export const DEFAULT_OPTIONS = {
   id: "default",
   routeBasePath: "docs",
   cacheDir: ".panaversity-cache",
-  concurrency: 16,
+  concurrency: 64,
   overlayUsers: [] as string[],
   includeSummaries: true,
   offline: "fail" as OfflineMode,
