@@ -8,6 +8,7 @@ export { applyPlan, type BuildPlan, type PlanFile, type PlanInput, type PlanChan
 export { ERRORS_ENTRY, MANIFEST_ENTRY, type ArchiveInput, type ArchiveScope, type ArchiveStream, type ArchiveSummary, type ArchiveError } from "./store/archive.js";
 export type { GcInput, GcReport } from "./store/gc.js";
 export type { MirrorMode, MirrorRepairInput, MirrorRepairReport } from "./store/mirror.js";
+export type { BookSummary } from "./store/books.js";
 export type { VerifyInput, VerifyReport, RepairInput, RepairReport, ObjectProblem, JournalAuditProblem, Orphan } from "./store/verify.js";
 export { PfsError, isPfsError, ERROR_CODES, type ErrorCode } from "./errors/index.js";
 export { parsePath, assertSafePath, validateTarget, BASE_USER, EXPECTED_SHAPES, type ParsedPath, type PathKind } from "./paths/index.js";

@@ -1,4 +1,5 @@
 /** Resolves openStore options from arguments, then the environment, then embedded defaults. */
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PfsError } from "../errors/index.js";
 import type { S3StorageConfig, StorageConfig } from "../blobs/types.js";
@@ -21,6 +22,8 @@ export interface StoreOptions {
   /** Keep a path-keyed public copy of base assets (and content if "all") at books/<book>/… */
   mirror?: false | "assets" | "all";
   poolSize?: number;
+  /** Refuse to create a new store: the embedded journal folder must already exist (read-side tools). */
+  mustExist?: boolean;
 }
 
 export interface ResolvedStoreConfig {
@@ -72,4 +75,17 @@ export function resolveStoreConfig(opts: StoreOptions = {}, env: Env = process.e
     mirror: opts.mirror ?? false,
     poolSize: opts.poolSize ?? 10,
   };
+}
+
+/**
+ * With `mustExist`, a missing embedded journal is an error rather than a new empty store, so a
+ * mistyped --data-dir never silently starts a second store. PostgreSQL journals exist or fail to connect.
+ */
+export function assertStoreExists(config: ResolvedStoreConfig, mustExist: boolean | undefined): void {
+  if (!mustExist || config.databaseUrl || existsSync(config.pgliteDir)) return;
+  throw new PfsError(
+    "NOT_FOUND",
+    `No store in ${config.dataDir} (its journal folder is missing). Check --data-dir / $PFS_DATA_DIR, or create a store with \`pfs import\` or \`pfs write\`.`,
+    { missingStore: true },
+  );
 }

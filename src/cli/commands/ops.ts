@@ -4,13 +4,8 @@ import { SingleBar, Presets } from "cli-progress";
 import { PfsError } from "../../errors/index.js";
 import type { VerifyInput, VerifyReport } from "../../store/verify.js";
 import { action, printJson, withStore } from "../context.js";
+import { seconds } from "./options.js";
 
-function seconds(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new PfsError("INVALID_ARGUMENT", `--grace must be a number of seconds, 0 or more; got ${JSON.stringify(value)}.`);
-  return n;
-}
 
 /** A progress bar on stderr (when it is a terminal, or with --progress); one bar per phase. */
 function progressReporter(enabled: boolean): { onProgress?: VerifyInput["onProgress"]; stop(): void } {
