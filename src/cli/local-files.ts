@@ -2,7 +2,7 @@
 import { createReadStream } from "node:fs";
 import { lstat, mkdir, readdir, rename, rm, rmdir } from "node:fs/promises";
 import { createWriteStream } from "node:fs";
-import { dirname, join, sep } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import pLimit from "p-limit";
@@ -27,7 +27,7 @@ export async function walkFolder(dir: string): Promise<FolderEntry[]> {
   for (const d of dirents) {
     if (d.isDirectory()) continue;
     const abs = join(d.parentPath, d.name);
-    const rel = abs.slice(dir.length).replace(/^[\\/]+/, "").split(sep).join("/");
+    const rel = relative(dir, abs).split(sep).join("/");
     if (isHidden(rel)) continue;
     out.push({ rel, abs, kind: d.isFile() ? "file" : d.isSymbolicLink() ? "symlink" : "other" });
   }

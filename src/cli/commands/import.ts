@@ -140,7 +140,7 @@ export function registerImportCommand(program: Command): void {
         if (staticDir && existsSync(join(root, STATIC_FOLDER)) && resolve(root, STATIC_FOLDER) === staticDir) {
           throw new PfsError("INVALID_ARGUMENT", `--static ${opts.static} is already read as part of the docs folder.`);
         }
-        const { files, skipped } = await collectSources(root, staticDir);
+        const { files, skipped } = await collectSources(docsDir, opts.static);
 
         const report: ImportReport = {
           bookId,

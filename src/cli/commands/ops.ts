@@ -54,7 +54,7 @@ export function registerOpsCommands(program: Command): void {
       action(async (opts: { book?: string; grace?: string; progress?: boolean }, cmd: Command) => {
         const json = cmd.optsWithGlobals<{ json?: boolean }>().json;
         const progress = progressReporter(Boolean(opts.progress || process.stderr.isTTY));
-        const report = await withStore(cmd, (store) => store.verify({ bookId: opts.book, graceSeconds: seconds(opts.grace), onProgress: progress.onProgress })).finally(
+        const report = await withStore(cmd, async (store) => (opts.book && (await store.assertBookExists(opts.book)), store.verify({ bookId: opts.book, graceSeconds: seconds(opts.grace), onProgress: progress.onProgress }))).finally(
           () => progress.stop(),
         );
         if (json) printJson(report);
@@ -111,8 +111,9 @@ export function registerOpsCommands(program: Command): void {
       action(async (o: Record<string, string | undefined>, cmd: Command) => {
         const json = cmd.optsWithGlobals<{ json?: boolean }>().json;
         const limit = Number(o.limit);
-        const page = await withStore(cmd, (store) =>
-          store.audit({
+        const page = await withStore(cmd, async (store) => {
+          if (o.book) await store.assertBookExists(o.book);
+          return store.audit({
             bookId: o.book,
             path: o.path,
             pathPrefix: o.prefix,
@@ -124,8 +125,8 @@ export function registerOpsCommands(program: Command): void {
             until: o.until,
             limit,
             cursor: o.cursor,
-          }),
-        );
+          });
+        });
         if (json) return printJson(page);
         for (const e of page.entries) {
           const change = e.status === "ok" ? `${e.mode} ${e.prevHash?.slice(0, 12) ?? "-"} → ${e.newHash?.slice(0, 12) ?? "-"}` : `${e.errorCode}`;
@@ -140,6 +141,7 @@ export function registerOpsCommands(program: Command): void {
     .description("print this process's metrics in the Prometheus text format")
     .action(
       action(async (_o: unknown, cmd: Command) => {
+        if (cmd.optsWithGlobals<{ json?: boolean }>().json) return printJson(await withStore(cmd, (store) => store.ctx.metrics.registry.getMetricsAsJSON()));
         process.stdout.write(await withStore(cmd, (store) => store.metrics()));
       }),
     );
