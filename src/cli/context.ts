@@ -43,7 +43,10 @@ export async function withStore<T>(cmd: Command, fn: (store: Store, g: GlobalOpt
   }
 }
 
+let printedJson = false;
+
 export function printJson(value: unknown): void {
+  printedJson = true;
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
@@ -58,7 +61,8 @@ export function exitCodeFor(err: unknown): number {
 
 /** `CODE: message` on stderr (and `{"error": …}` on stdout with --json) and the exit code for it. */
 export function fail(err: unknown): never {
-  if (process.argv.includes("--json")) {
+  // With --json, stdout holds exactly one document: the error, unless a report already went out (verify's).
+  if (process.argv.includes("--json") && !printedJson) {
     const error = isPfsError(err) ? err.toJSON() : { code: "ERROR", message: err instanceof Error ? err.message : String(err) };
     process.stdout.write(`${JSON.stringify({ error })}\n`);
   }
