@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import pLimit from "p-limit";
 import { PfsError } from "../../errors/index.js";
 import { assertBookId, parsePath } from "../../paths/index.js";
-import { checkPage, type PageCheckOptions } from "../../books/check-page.js";
+import type { PageCheckOptions } from "../../books/check-page.js";
 import { action, printJson, wantsJson, withStore } from "../context.js";
 import { collectSources } from "../local-files.js";
 import { progressBar } from "../progress.js";
@@ -42,6 +42,8 @@ export function registerValidateCommand(program: Command): void {
       action(async (docsDir: string | undefined, opts: { book?: string; static?: string; site?: string }, cmd: Command) => {
         if ((docsDir === undefined) === (opts.book === undefined)) throw new PfsError("INVALID_ARGUMENT", "give either a docs folder or --book <id> (not both).");
         const site: SiteMarkdown = opts.site ? await loadSiteMarkdown(opts.site) : { format: "mdx", remarkPlugins: [] };
+        // The MDX compiler is loaded only by this command, so it never slows the others' start.
+        const { checkPage } = await import("../../books/check-page.js");
         const problems: ValidationProblem[] = [];
         let files = 0;
         const check = async (pages: Page[]) => {
