@@ -11,10 +11,15 @@ import { registerExportCommand } from "./commands/export.js";
 import { registerValidateCommand } from "./commands/validate.js";
 import { registerBookCommands } from "./commands/book-ops.js";
 import { EXIT } from "./context.js";
+import { createRequire } from "node:module";
+
+// dist/cli/main.js and src/cli/main.ts are both two levels below package.json.
+const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
 const program = new Command()
   .name("pfs")
   .description("PanaversityFS: content store for AI-written books")
+  .version(version, "-V, --version")
   .option("--database-url <url>", "postgres://… journal (default: $DATABASE_URL, else embedded PGlite in the data dir)")
   .option("--data-dir <dir>", "embedded journal and default object folder (default: $PFS_DATA_DIR or .panaversity)")
   .option("--storage-dir <dir>", "local object folder (default: S3 from $PFS_S3_* if set, else <data-dir>/objects)")
