@@ -191,6 +191,14 @@ describe.each(["embedded", "postgres"] as const)("pfs import/export/validate (%s
     const j = await json(["validate", "to-validate"]);
     expect(j.body.problems.map((p: { code: string }) => p.code).sort()).toEqual(["FRONT_MATTER", "MDX_COMPILE"]);
 
+    // --site: the site's markdown.format applies ("detect": .md is plain markdown, so the unclosed <div> is no MDX error).
+    const siteDir = join(dir, "site");
+    await mkdir(siteDir, { recursive: true });
+    await symlink(fileURLToPath(new URL("../node_modules", import.meta.url)), join(siteDir, "node_modules"));
+    await writeFile(join(siteDir, "docusaurus.config.js"), 'module.exports = { title: "t", url: "http://localhost", baseUrl: "/", markdown: { format: "detect" } };\n');
+    const detect = await json(["validate", "to-validate", "--site", "site"]);
+    expect(detect.body.problems.map((p: { code: string }) => p.code)).toEqual(["FRONT_MATTER"]);
+
     const book = await json(["validate", "--book", "book-one"]);
     expect(book.body).toMatchObject({ ok: true, problems: [] });
   });

@@ -50,7 +50,7 @@ describe("pfs CLI (built binary)", () => {
     await db?.drop();
   });
 
-  it("write (create, update, conflict), read, ls, delete, audit: results on stdout, errors as CODE: message with exit 1", { timeout: 300_000 }, async () => {
+  it("write (create, update, conflict), read, ls, delete, audit: results on stdout, errors as CODE: message with exit 1 (2 usage, 3 conflict)", { timeout: 300_000 }, async () => {
     const file = join(dir, "lesson.md");
     await writeFile(file, "# from a file\n");
     const created = await pfs(["write", "cli-book", LESSON, file, "--agent", "cli-author"]);
