@@ -9,6 +9,7 @@ export { ERRORS_ENTRY, MANIFEST_ENTRY, type ArchiveInput, type ArchiveScope, typ
 export type { GcInput, GcReport, TempUpload } from "./store/gc.js";
 export type { IncompleteUpload } from "./blobs/types.js";
 export type { MirrorMode, MirrorRepairInput, MirrorRepairReport } from "./store/mirror.js";
+export type { BookSummary } from "./store/books.js";
 export type { VerifyInput, VerifyReport, RepairInput, RepairReport, ObjectProblem, JournalAuditProblem, Orphan } from "./store/verify.js";
 export { PfsError, isPfsError, ERROR_CODES, type ErrorCode } from "./errors/index.js";
 export { parsePath, assertSafePath, validateTarget, BASE_USER, EXPECTED_SHAPES, type ParsedPath, type PathKind } from "./paths/index.js";

@@ -157,7 +157,9 @@ describe("example site in headless Chromium", () => {
     // Following "next" is client-side navigation to a real page.
     await next.click();
     await page.waitForURL(/your-first-program/);
-    expect(await page.locator("article h1").first().textContent()).toBe("Your First Program");
+    // The URL changes before React renders the new page: under load the old H1 is still there, so wait
+    // for the content itself (the H1 text), not only the URL.
+    await expect.poll(() => page.locator("article h1").first().textContent(), { timeout: 30_000 }).toBe("Your First Program");
     await page.close();
   });
 

@@ -50,7 +50,7 @@ describe("pfs CLI (built binary)", () => {
     await db?.drop();
   });
 
-  it("write (create, update, conflict), read, ls, delete, audit: results on stdout, errors as CODE: message with exit 1", { timeout: 300_000 }, async () => {
+  it("write (create, update, conflict), read, ls, delete, audit: results on stdout, errors as CODE: message with exit 1 (2 usage, 3 conflict)", { timeout: 300_000 }, async () => {
     const file = join(dir, "lesson.md");
     await writeFile(file, "# from a file\n");
     const created = await pfs(["write", "cli-book", LESSON, file, "--agent", "cli-author"]);
@@ -59,7 +59,7 @@ describe("pfs CLI (built binary)", () => {
     expect(c).toMatchObject({ mode: "created", hash: sha256Hex("# from a file\n"), previousHash: null, size: 14 });
 
     const again = await pfs(["write", "cli-book", LESSON, file, "--agent", "cli-author"]);
-    expect(again.code).toBe(1);
+    expect(again.code).toBe(3); // a conflict: the file exists and no expected hash was given
     expect(again.stderr).toMatch(new RegExp(`^HASH_REQUIRED: .*\\n?current hash: ${c.hash}`, "s"));
 
     const updated = await pfs(["write", "cli-book", LESSON, "-", "--agent", "cli-author", "--expected-hash", c.hash], "# from stdin\n");
@@ -67,7 +67,7 @@ describe("pfs CLI (built binary)", () => {
     expect(JSON.parse(updated.stdout)).toMatchObject({ mode: "updated", previousHash: c.hash, hash: sha256Hex("# from stdin\n") });
 
     const stale = await pfs(["write", "cli-book", LESSON, file, "--agent", "cli-author", "--expected-hash", c.hash]);
-    expect([stale.code, stale.stderr.split(":")[0]]).toEqual([1, "CONFLICT"]);
+    expect([stale.code, stale.stderr.split(":")[0]]).toEqual([3, "CONFLICT"]);
 
     const overlay = await pfs(["write", "cli-book", LESSON, "-", "--agent", "tutor", "--user", "stu"], "# just for stu\n");
     expect(overlay.code, overlay.stderr).toBe(0);
@@ -84,7 +84,7 @@ describe("pfs CLI (built binary)", () => {
     expect(JSON.parse((await pfs(["--json", "ls", "cli-book"])).stdout).map((e: { path: string }) => e.path)).toEqual([LESSON]);
 
     const noAgent = await pfs(["delete", "cli-book", LESSON]);
-    expect([noAgent.code, noAgent.stderr]).toEqual([1, "INVALID_ARGUMENT: --agent <id> is required: every change records who made it."]);
+    expect([noAgent.code, noAgent.stderr]).toEqual([2, "INVALID_ARGUMENT: --agent <id> is required: every change records who made it."]);
     expect(JSON.parse((await pfs(["delete", "cli-book", LESSON, "--agent", "cli-author"])).stdout)).toEqual({ existed: true });
     expect(JSON.parse((await pfs(["delete", "cli-book", LESSON, "--agent", "cli-author"])).stdout)).toEqual({ existed: false });
 
@@ -93,7 +93,7 @@ describe("pfs CLI (built binary)", () => {
     const badPath = await pfs(["write", "cli-book", "../etc/passwd", file, "--agent", "x"]);
     expect([badPath.code, badPath.stderr.split(":")[0]]).toEqual([1, "INVALID_PATH"]);
     const noFile = await pfs(["write", "cli-book", LESSON, join(dir, "nope.md"), "--agent", "x"]);
-    expect([noFile.code, noFile.stderr.split(":")[0]]).toEqual([1, "INVALID_ARGUMENT"]);
+    expect([noFile.code, noFile.stderr.split(":")[0]]).toEqual([2, "INVALID_ARGUMENT"]);
     const unknown = await pfs(["frobnicate"]);
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toMatch(/^INVALID_ARGUMENT: unknown command 'frobnicate'/);
@@ -149,7 +149,7 @@ describe("pfs CLI (built binary)", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/# TYPE panaversityfs_write_total counter/);
     const bad = await pfs(["--mirror", "everything", "ls", "cli-book"]);
-    expect([bad.code, bad.stderr]).toEqual([1, '--mirror must be "assets" or "all"; got "everything".'].map((x, i) => (i === 1 ? `INVALID_ARGUMENT: ${x}` : x)));
+    expect([bad.code, bad.stderr]).toEqual([2, '--mirror must be "assets" or "all"; got "everything".'].map((x, i) => (i === 1 ? `INVALID_ARGUMENT: ${x}` : x)));
     const mirrored = await pfs(["--mirror", "assets", "verify", "--book", "cli-book"]);
     expect(mirrored.stdout).not.toMatch(/mirror not checked/);
   });

@@ -38,10 +38,13 @@ export function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals<GlobalOptions>();
 }
 
-/** Opens the store, runs `fn`, always closes. */
-export async function withStore<T>(cmd: Command, fn: (store: Store, g: GlobalOptions) => Promise<T>): Promise<T> {
+/**
+ * Opens the store, runs `fn`, always closes. Only commands that write content pass `create: true`:
+ * everything else fails on a missing embedded store instead of creating an empty one.
+ */
+export async function withStore<T>(cmd: Command, fn: (store: Store, g: GlobalOptions) => Promise<T>, opts: { create?: boolean } = {}): Promise<T> {
   const g = globals(cmd);
-  const store = await openStore(storeOptions(g));
+  const store = await openStore({ ...storeOptions(g), mustExist: !opts.create });
   try {
     return await fn(store, g);
   } finally {
@@ -49,22 +52,43 @@ export async function withStore<T>(cmd: Command, fn: (store: Store, g: GlobalOpt
   }
 }
 
+let printedJson = false;
+
 export function printJson(value: unknown): void {
+  printedJson = true;
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** `CODE: message` on stderr and a non-zero exit code. */
+/** Exit codes, documented in `pfs --help`. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, conflict: 3 } as const;
+
+export function exitCodeFor(err: unknown): number {
+  if (isPfsError(err, "CONFLICT") || isPfsError(err, "HASH_REQUIRED")) return EXIT.conflict;
+  if (isPfsError(err, "INVALID_ARGUMENT")) return EXIT.usage;
+  return EXIT.failed;
+}
+
+/** `CODE: message` on stderr (and `{"error": …}` on stdout with --json) and the exit code for it. */
 export function fail(err: unknown): never {
+  // With --json, stdout holds exactly one document: the error, unless a report already went out (verify's).
+  if (process.argv.includes("--json") && !printedJson) {
+    const error = isPfsError(err) ? err.toJSON() : { code: "ERROR", message: err instanceof Error ? err.message : String(err) };
+    process.stdout.write(`${JSON.stringify({ error })}\n`);
+  }
   if (isPfsError(err)) {
     process.stderr.write(`${err.code}: ${err.message}\n`);
     if (err.currentHash) process.stderr.write(`current hash: ${err.currentHash}\n`);
   } else {
     process.stderr.write(`ERROR: ${err instanceof Error ? err.message : String(err)}\n`);
   }
-  process.exit(1);
+  process.exit(exitCodeFor(err));
 }
 
-/** Wraps a command action so every failure ends as `CODE: message` with exit 1. */
+export function wantsJson(cmd: Command): boolean {
+  return Boolean(globals(cmd).json);
+}
+
+/** Wraps a command action so every failure ends as `CODE: message` with its exit code. */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {

@@ -1,4 +1,5 @@
 /** Resolves openStore options from arguments, then the environment, then embedded defaults. */
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PfsError } from "../errors/index.js";
 import type { S3StorageConfig, StorageConfig } from "../blobs/types.js";
@@ -35,6 +36,8 @@ export interface StoreOptions {
   auditKey?: string;
   /** Keys that signed older anchors, still accepted by verify (default: PFS_AUDIT_KEYS_PREVIOUS, comma-separated). */
   auditKeysPrevious?: string[];
+  /** Refuse to create a new store: the embedded journal folder must already exist (read-side tools). */
+  mustExist?: boolean;
 }
 
 export interface ResolvedStoreConfig {
@@ -113,4 +116,17 @@ export function resolveStoreConfig(opts: StoreOptions = {}, env: Env = process.e
     anchors: resolveAnchors(opts.anchors),
     ...resolveAuditKeys(opts, env),
   };
+}
+
+/**
+ * With `mustExist`, a missing embedded journal is an error rather than a new empty store, so a
+ * mistyped --data-dir never silently starts a second store. PostgreSQL journals exist or fail to connect.
+ */
+export function assertStoreExists(config: ResolvedStoreConfig, mustExist: boolean | undefined): void {
+  if (!mustExist || config.databaseUrl || existsSync(config.pgliteDir)) return;
+  throw new PfsError(
+    "NOT_FOUND",
+    `No store in ${config.dataDir} (its journal folder is missing). Check --data-dir / $PFS_DATA_DIR, or create a store with \`pfs import\` or \`pfs write\`.`,
+    { missingStore: true },
+  );
 }

@@ -4,7 +4,8 @@ import { BlobStore, createObjectStorage } from "../blobs/index.js";
 import { openJournal } from "../journal/db.js";
 import { describeHolder, type LockHolder } from "../journal/lock-file.js";
 import { createMetrics } from "../metrics/index.js";
-import { resolveStoreConfig, type StoreOptions } from "./config.js";
+import { assertStoreExists, resolveStoreConfig, type StoreOptions } from "./config.js";
+import { assertBookExistsOp, bookSummariesOp, type BookSummary } from "./books.js";
 import type { StoreContext } from "./context.js";
 import { deleteFileOp, recordRefusedAttempt, writeFile, type CommitListener, type RefusedAttempt, type DeleteInput, type DeleteResult, type WriteInput, type WriteResult } from "./mutations.js";
 import { listFilesOp, readFile, readStream, snapshotOp, type FileMeta, type ListEntry, type ListInput, type ReadInput, type ReadResult, type Snapshot, type SnapshotInput } from "./reads.js";
@@ -35,6 +36,7 @@ export class Store {
 
   static async open(options: StoreOptions = {}): Promise<Store> {
     const config = resolveStoreConfig(options);
+    assertStoreExists(config, options.mustExist);
     const metrics = createMetrics();
     const storage = await createObjectStorage(config.storage, { onRetry: (operation) => metrics.storageRetries.inc({ operation }) });
     const onWait = options.onLockWait ?? ((holder: LockHolder) => process.emitWarning(`Waiting for the embedded journal: it is held by ${describeHolder(holder)}.`, { code: "PFS_JOURNAL_LOCK_WAIT" }));
@@ -143,6 +145,16 @@ export class Store {
   /** Rebuilds the public mirror copies of base files from the journal (one book, or all). */
   repairMirror(input: MirrorRepairInput = {}): Promise<MirrorRepairReport> {
     return this.mirror.repair(input);
+  }
+
+  /** The books in the store (with files, or with audit history only), with base file counts and bytes. */
+  books(): Promise<BookSummary[]> {
+    return bookSummariesOp(this.ctx);
+  }
+
+  /** NOT_FOUND naming the existing books when `bookId` is not one of them (read-side tools call this first). */
+  assertBookExists(bookId: string): Promise<void> {
+    return assertBookExistsOp(this.ctx, bookId);
   }
 
   /** Prometheus text exposition of this store's metrics. */

@@ -35,6 +35,7 @@ export function registerFileCommands(program: Command): void {
         const content = file === "-" ? process.stdin : createReadStream(file);
         const result = await withStore(cmd, (store) =>
           store.write({ bookId: book, path, content, expectedHash: opts.expectedHash, userId: opts.user, agentId }),
+          { create: true },
         );
         printJson(result);
       }),
@@ -47,7 +48,14 @@ export function registerFileCommands(program: Command): void {
     .option("--out <file>", "write the bytes to a file and print the metadata instead")
     .action(
       action(async (book: string, path: string, opts: { user?: string; out?: string }, cmd: Command) => {
-        const result = await withStore(cmd, (store) => store.read({ bookId: book, path, userId: opts.user }));
+        const result = await withStore(cmd, async (store) => {
+          await store.assertBookExists(book);
+          return store.read({ bookId: book, path, userId: opts.user });
+        });
+        if (cmd.optsWithGlobals<{ json?: boolean }>().json && !opts.out) {
+          const { content, ...meta } = result;
+          return printJson({ ...meta, encoding: "base64", content: content.toString("base64") });
+        }
         if (opts.out) {
           await writeFile(opts.out, result.content);
           const { content: _content, ...meta } = result;
@@ -67,7 +75,7 @@ export function registerFileCommands(program: Command): void {
     .action(
       action(async (book: string, path: string, opts: MutationOptions, cmd: Command) => {
         const agentId = requireAgent(opts.agent);
-        printJson(await withStore(cmd, (store) => store.delete({ bookId: book, path, userId: opts.user, expectedHash: opts.expectedHash, agentId })));
+        printJson(await withStore(cmd, async (store) => (await store.assertBookExists(book), store.delete({ bookId: book, path, userId: opts.user, expectedHash: opts.expectedHash, agentId }))));
       }),
     );
 
@@ -82,9 +90,10 @@ export function registerFileCommands(program: Command): void {
         const json = cmd.optsWithGlobals<{ json?: boolean }>().json;
         const kinds = ["content", "asset", "lesson", "summary", "intro", "frontmatter"];
         if (opts.kind !== undefined && !kinds.includes(opts.kind)) throw new PfsError("INVALID_ARGUMENT", `--kind must be one of ${kinds.join(", ")}.`);
-        const entries = await withStore(cmd, (store) =>
-          store.list({ bookId: book, prefix: opts.prefix, userId: opts.user, kind: opts.kind as "content" | undefined }),
-        );
+        const entries = await withStore(cmd, async (store) => {
+          await store.assertBookExists(book);
+          return store.list({ bookId: book, prefix: opts.prefix, userId: opts.user, kind: opts.kind as "content" | undefined });
+        });
         if (json) return printJson(entries);
         for (const e of entries) process.stdout.write(`${e.hash}  ${String(e.size).padStart(9)}  ${e.source.padEnd(7)}  ${e.path}\n`);
       }),

@@ -4,13 +4,8 @@ import { SingleBar, Presets } from "cli-progress";
 import { PfsError } from "../../errors/index.js";
 import type { VerifyInput, VerifyReport } from "../../store/verify.js";
 import { action, printJson, withStore } from "../context.js";
+import { seconds } from "./options.js";
 
-function seconds(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new PfsError("INVALID_ARGUMENT", `--grace must be a number of seconds, 0 or more; got ${JSON.stringify(value)}.`);
-  return n;
-}
 
 /** A progress bar on stderr (when it is a terminal, or with --progress); one bar per phase. */
 function progressReporter(enabled: boolean): { onProgress?: VerifyInput["onProgress"]; stop(): void } {
@@ -63,7 +58,7 @@ export function registerOpsCommands(program: Command): void {
       action(async (opts: { book?: string; grace?: string; progress?: boolean }, cmd: Command) => {
         const json = cmd.optsWithGlobals<{ json?: boolean }>().json;
         const progress = progressReporter(Boolean(opts.progress || process.stderr.isTTY));
-        const report = await withStore(cmd, (store) => store.verify({ bookId: opts.book, graceSeconds: seconds(opts.grace), onProgress: progress.onProgress })).finally(
+        const report = await withStore(cmd, async (store) => (opts.book && (await store.assertBookExists(opts.book)), store.verify({ bookId: opts.book, graceSeconds: seconds(opts.grace), onProgress: progress.onProgress }))).finally(
           () => progress.stop(),
         );
         if (json) printJson(report);
@@ -120,8 +115,9 @@ export function registerOpsCommands(program: Command): void {
       action(async (o: Record<string, string | undefined>, cmd: Command) => {
         const json = cmd.optsWithGlobals<{ json?: boolean }>().json;
         const limit = Number(o.limit);
-        const page = await withStore(cmd, (store) =>
-          store.audit({
+        const page = await withStore(cmd, async (store) => {
+          if (o.book) await store.assertBookExists(o.book);
+          return store.audit({
             bookId: o.book,
             path: o.path,
             pathPrefix: o.prefix,
@@ -133,8 +129,8 @@ export function registerOpsCommands(program: Command): void {
             until: o.until,
             limit,
             cursor: o.cursor,
-          }),
-        );
+          });
+        });
         if (json) return printJson(page);
         for (const e of page.entries) {
           const change = e.status === "ok" ? `${e.mode} ${e.prevHash?.slice(0, 12) ?? "-"} → ${e.newHash?.slice(0, 12) ?? "-"}` : `${e.errorCode}`;
@@ -149,6 +145,7 @@ export function registerOpsCommands(program: Command): void {
     .description("print this process's metrics in the Prometheus text format")
     .action(
       action(async (_o: unknown, cmd: Command) => {
+        if (cmd.optsWithGlobals<{ json?: boolean }>().json) return printJson(await withStore(cmd, (store) => store.ctx.metrics.registry.getMetricsAsJSON()));
         process.stdout.write(await withStore(cmd, (store) => store.metrics()));
       }),
     );
