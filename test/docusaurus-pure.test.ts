@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { normalizePluginOptions } from "@docusaurus/utils-validation";
 import { validateOptions, DEFAULT_OPTIONS } from "../src/docusaurus/options.js";
-import { bookPathOfViewFile, desiredState, lessonOfSummary, rewriteAssetUrl, targetOf, type ViewSpec } from "../src/docusaurus/layout.js";
+import { bookPathOfViewFile, desiredState, lessonOfSummary, rewriteAssetUrl, rewriteOverlayPageLink, targetOf, type ViewSpec } from "../src/docusaurus/layout.js";
 import { applyLoadPlan, loadFingerprint, planDelta, planObjects, planTargets, verifyCacheRequested, viewsOf, type CacheManifest, type FileStat } from "../src/docusaurus/plan.js";
 import { manifestHash } from "../src/store/manifest.js";
 import { frontMatterFirst, sidebarsDefinition, wrapSidebarItemsGenerator } from "../src/docusaurus/sidebar.js";
@@ -133,6 +133,21 @@ describe("layout", () => {
     expect(rewriteTree(tree, "content/01-P/01-C/01-a.md")).toBe(2);
     expect(JSON.stringify(tree)).toContain('"/img/a.png"');
     expect(JSON.stringify(tree)).toContain('"/slides/s.pdf"');
+  });
+
+  it("on an overlay page, relative links to other pages point at the base pages; base pages keep theirs", () => {
+    expect(rewriteOverlayPageLink("./02-b.md#x", "content/01-P/01-C/01-a.md")).toBe("/01-P/01-C/02-b.md#x");
+    expect(rewriteOverlayPageLink("../02-D/README.mdx", "content/01-P/01-C/01-a.md")).toBe("/01-P/02-D/README.mdx");
+    expect(rewriteOverlayPageLink("/01-P/x.md", "content/01-P/01-C/01-a.md")).toBeUndefined(); // already from the docs root
+    expect(rewriteOverlayPageLink("https://x.org/a.md", "content/a.md")).toBeUndefined();
+    expect(rewriteOverlayPageLink("./img.png", "content/a.md")).toBeUndefined();
+    expect(rewriteOverlayPageLink("../../outside.md", "content/a.md")).toBeUndefined();
+    const tree = () => ({ type: "root", children: [{ type: "link", url: "./02-b.md", children: [] }] });
+    const mine = tree();
+    expect(rewriteTree(mine, "content/01-P/01-C/01-a.md", true)).toBe(1);
+    expect(mine.children[0]!.url).toBe("/01-P/01-C/02-b.md");
+    const shared = tree();
+    expect(rewriteTree(shared, "content/01-P/01-C/01-a.md")).toBe(0);
   });
 });
 
