@@ -157,7 +157,8 @@ describe("example site in headless Chromium", () => {
     // Following "next" is client-side navigation to a real page.
     await next.click();
     await page.waitForURL(/your-first-program/);
-    expect(await page.locator("article h1").first().textContent()).toBe("Your First Program");
+    // The URL changes before the next page's content is rendered: wait for the content.
+    await expect.poll(() => page.locator("article h1").first().textContent()).toBe("Your First Program");
     await page.close();
   });
 

@@ -17,6 +17,8 @@ import { OVERLAY_ROUTES_KEY, baseRouteOf, personalRoute, readerAfter, routeMapsO
 /* Minimal DOM typings: the package compiles without the DOM lib. */
 interface Anchor {
   href: string;
+  click(): void;
+  querySelector(selector: string): Anchor | null;
   target: string;
   getAttribute(name: string): string | null;
   setAttribute(name: string, value: string): void;
@@ -47,9 +49,11 @@ declare const window: {
   dispatchEvent(e: unknown): boolean;
 };
 declare const document: {
+  body: unknown;
   addEventListener(type: string, fn: (e: ClickEvent) => void, capture: boolean): void;
   querySelectorAll(selector: string): Iterable<Anchor>;
 };
+declare const MutationObserver: new (fn: () => void) => { observe(target: unknown, init: { childList: boolean; subtree: boolean }): void };
 declare const PopStateEvent: new (type: string, init: { state: unknown }) => unknown;
 
 const STORAGE_KEY = "panaversity-fs:reader";
@@ -121,7 +125,11 @@ function rewriteLinks(user: string | null): void {
   }
 }
 
-/** On the reader's own page, the sidebar entry of the base page it replaces is the active one. */
+/**
+ * On the reader's own page, the sidebar entry of the base page it replaces is the active one, and the
+ * categories above it are opened once (Docusaurus renders a collapsed category's items only when opened;
+ * a category is known to hold the page when its own link is a folder route above the page's route).
+ */
 function highlight(pathname: string, user: string | null): void {
   for (const a of document.querySelectorAll(`[${ACTIVE_MARK}]`)) {
     a.classList.remove("menu__link--active");
@@ -129,13 +137,46 @@ function highlight(pathname: string, user: string | null): void {
   }
   const base = baseRouteOf(pathname, user, maps);
   if (!base) return;
+  let found = false;
   for (const a of document.querySelectorAll(".menu a.menu__link[href]")) {
     const url = sitePath(a.getAttribute(ORIGINAL_HREF) ?? a.getAttribute("href") ?? "");
     if (url?.pathname === base) {
       a.classList.add("menu__link--active");
       a.setAttribute(ACTIVE_MARK, "");
+      found = true;
     }
   }
+  if (found) return;
+  for (const li of document.querySelectorAll(".menu li.menu__list-item--collapsed")) {
+    const link = li.querySelector("a.menu__link--sublist");
+    const folder = link && sitePath(link.getAttribute("href") ?? "")?.pathname;
+    const caret = li.querySelector("button.menu__caret");
+    if (!folder || !folder.endsWith("/") || !base.startsWith(folder) || !caret || opened.has(folder)) continue;
+    opened.add(folder);
+    caret.click();
+  }
+}
+
+/** Categories opened for the current route (each at most once, so a reader can close them again). */
+const opened = new Set<string>();
+let current: Location | null = null;
+
+/** Links, highlight: again whenever Docusaurus renders more of the page (sidebar categories open lazily). */
+function apply(): void {
+  if (!current) return;
+  const user = reader();
+  rewriteLinks(user);
+  highlight(current.pathname, user);
+}
+
+let pending = false;
+function applySoon(): void {
+  if (pending) return;
+  pending = true;
+  setTimeout(() => {
+    pending = false;
+    apply();
+  }, 0);
 }
 
 let listening = false;
@@ -143,6 +184,7 @@ let listening = false;
 export function onRouteDidUpdate({ location }: { location: Location }): void {
   if (!listening) {
     document.addEventListener("click", onClick, true);
+    new MutationObserver(applySoon).observe(document.body, { childList: true, subtree: true });
     listening = true;
   }
   const user = readerAfter(reader(), location.pathname, location.search, maps);
@@ -152,6 +194,7 @@ export function onRouteDidUpdate({ location }: { location: Location }): void {
     navigate(to + location.search + location.hash, true);
     return;
   }
-  rewriteLinks(user);
-  highlight(location.pathname, user);
+  if (current?.pathname !== location.pathname) opened.clear();
+  current = location;
+  apply();
 }
