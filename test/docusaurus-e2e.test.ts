@@ -136,8 +136,11 @@ describe("docusaurus build of the fixture site (PostgreSQL + S3 on s3rver)", () 
     // Her page shows the whole book's sidebar and the base page's previous/next.
     const aliceHello = (await html(b.outDir, "/docs/u/alice/Basics/Start/hello"))!;
     const sidebarLinks = (page: string) => [...page.matchAll(/<a [^>]*>/g)].map((m) => m[0]).filter((a) => a.includes("menu__link")).map((a) => /href="([^"]+)"/.exec(a)?.[1]);
-    expect(sidebarLinks(aliceHello).length).toBeGreaterThan(8);
-    expect(sidebarLinks(aliceHello)).toEqual(sidebarLinks(baseHello));
+    // (statically rendered with every category closed — no entry of the base sidebar is her route; the client
+    // module opens the categories above her page and highlights it, see test/browser.test.ts)
+    const hers = sidebarLinks(aliceHello);
+    expect(hers).toEqual(["/docs/preface", "/docs/Basics/", "/docs/Advanced/"]);
+    expect(sidebarLinks(baseHello)).toEqual(expect.arrayContaining(hers));
     const pagination = (page: string) => [...page.matchAll(/pagination-nav__link--(prev|next)" href="([^"]+)"/g)].map((m) => `${m[1]} ${m[2]}`);
     expect(pagination(aliceHello)).toEqual(pagination(baseHello));
     expect(pagination(aliceHello)).toHaveLength(2);

@@ -4,6 +4,7 @@
  * and the offline behaviour. Unreachable journal/storage are real (a closed port, a storage path that
  * is not a folder), not mocks.
  */
+import { existsSync } from "node:fs";
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -100,6 +101,10 @@ describe("plugin lifecycle (PGlite + local storage, fake actions)", () => {
     // The route map: only the pages Alice has her own version of.
     expect(gd.panaversityOverlayRoutes).toEqual({ alice: { "/docs/Basics/Start/hello": "/docs/u/alice/Basics/Start/hello" } });
     expect(content.overlayRoutes).toEqual(gd.panaversityOverlayRoutes);
+    // …read in the browser by the client module the plugin adds when there are overlay users.
+    const clientModules = plugin.getClientModules!();
+    expect(clientModules).toHaveLength(1);
+    expect(existsSync(clientModules[0]!)).toBe(true);
     const docsData = [...fake.data.values()].map((s) => JSON.parse(s)).filter((d) => d.permalink);
     const hello = docsData.find((d) => d.permalink === "/docs/Basics/Start/hello");
     const aliceHello = docsData.find((d) => d.permalink === "/docs/u/alice/Basics/Start/hello");

@@ -52,7 +52,13 @@ export function personalizeContent(docs: DocsContent): { docs: DocsContent; over
 }
 
 /** The browser side (plain JS emitted by tsc next to this file; webpack bundles it). */
-export const CLIENT_MODULE = fileURLToPath(new URL("./client/overlay-navigation.js", import.meta.url));
+export const CLIENT_MODULE = clientModulePath();
+
+/** dist/ ships the .js; run from the sources (tests), the .ts next to this file (Docusaurus' loader compiles TS). */
+function clientModulePath(): string {
+  const js = fileURLToPath(new URL("./client/overlay-navigation.js", import.meta.url));
+  return existsSync(js) ? js : js.replace(/\.js$/, ".ts");
+}
 
 /** Docusaurus adds the cache's static folder to the site's static directories (build copy, dev server, MDX asset resolution). */
 export function addStaticDirectory(siteConfig: { staticDirectories: string[] }, dir: string): void {
