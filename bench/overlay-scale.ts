@@ -7,7 +7,10 @@
  * Prints pages rendered (HTML files written) and wall time of each, and the ratios (targets: pages ≤ book +
  * users × overlays, wall time ≤ 1.3×).
  *
- *   npx tsx bench/overlay-scale.ts [--parts 5] [--chapters 10] [--lessons 21] [--users 50] [--overlays 3] [--json]
+ * With --repeat n the two builds alternate n times (a b a b …) and the median wall time of each is reported
+ * (the first build of a run also warms the OS file cache; alternating spreads that and the machine's noise).
+ *
+ *   npx tsx bench/overlay-scale.ts [--parts 5] [--chapters 10] [--lessons 21] [--users 50] [--overlays 3] [--repeat 1] [--json]
  *   npm run bench:overlay-scale -- --lessons 2     # a quick, small run
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
@@ -26,6 +29,7 @@ const { values: args } = parseArgs({
     lessons: { type: "string", default: "21" },
     users: { type: "string", default: "50" },
     overlays: { type: "string", default: "3" },
+    repeat: { type: "string", default: "1" },
     json: { type: "boolean", default: false },
   },
 });
@@ -67,16 +71,24 @@ async function main(): Promise<void> {
   const site = await makeSite();
   try {
     const base = { bookId: BOOK, dataDir, storage };
-    const runs: { name: string; pages: number; userPages: number; ms: number }[] = [];
-    for (const [name, options] of [
-      ["no overlay users", { ...base, cacheDir: "cache-base" }],
-      [`${users.length} overlay users`, { ...base, cacheDir: "cache-users", overlayUsers: users }],
-    ] as const) {
-      const b = await build(site.siteDir, options, `build-${runs.length}`);
-      const html = (await listFiles(b.outDir)).filter((f) => f.endsWith(".html"));
-      runs.push({ name, pages: html.length, userPages: html.filter((f) => f.startsWith("docs/u/")).length, ms: b.ms });
-      await rm(b.outDir, { recursive: true, force: true });
+    const configs = [
+      { name: "no overlay users", options: { ...base, cacheDir: "cache-base" } },
+      { name: `${users.length} overlay users`, options: { ...base, cacheDir: "cache-users", overlayUsers: users } },
+    ];
+    const times: number[][] = configs.map(() => []);
+    const counts: { pages: number; userPages: number }[] = [];
+    for (let round = 0; round < Number(args.repeat); round++) {
+      for (const [i, config] of configs.entries()) {
+        await rm(join(site.siteDir, config.options.cacheDir), { recursive: true, force: true }); // cold plugin cache each time
+        const b = await build(site.siteDir, config.options, `build-${i}`);
+        const html = (await listFiles(b.outDir)).filter((f) => f.endsWith(".html"));
+        counts[i] = { pages: html.length, userPages: html.filter((f) => f.startsWith("docs/u/")).length };
+        times[i]!.push(b.ms);
+        await rm(b.outDir, { recursive: true, force: true });
+      }
     }
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
+    const runs = configs.map((c, i) => ({ name: c.name, ...counts[i]!, ms: median(times[i]!), allMs: times[i]! }));
     const [a, b] = runs as [(typeof runs)[0], (typeof runs)[0]];
     const result = {
       bookPages,
@@ -92,7 +104,7 @@ async function main(): Promise<void> {
       return;
     }
     console.log(`book: ${bookPages} pages; ${users.length} users × ${OVERLAYS} overlays`);
-    for (const r of runs) console.log(`  ${r.name.padEnd(20)} ${String(r.pages).padStart(6)} HTML files (${r.userPages} under docs/u/)  ${(r.ms / 1000).toFixed(1)} s`);
+    for (const r of runs) console.log(`  ${r.name.padEnd(20)} ${String(r.pages).padStart(6)} HTML files (${r.userPages} under docs/u/)  ${(r.ms / 1000).toFixed(1)} s (runs: ${r.allMs.map((m) => (m / 1000).toFixed(1)).join(", ")} s)`);
     console.log(`  extra pages: ${result.extraPages} (target ≤ ${users.length * OVERLAYS}); wall time ratio: ${result.wallRatio}× (target ≤ 1.3×)`);
   } finally {
     await site.cleanup();
