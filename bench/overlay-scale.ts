@@ -87,7 +87,11 @@ async function main(): Promise<void> {
         await rm(b.outDir, { recursive: true, force: true });
       }
     }
-    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
+    const median = (xs: number[]) => {
+      const s = [...xs].sort((x, y) => x - y);
+      const m = Math.floor(s.length / 2);
+      return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+    };
     const runs = configs.map((c, i) => ({ name: c.name, ...counts[i]!, ms: median(times[i]!), allMs: times[i]! }));
     const [a, b] = runs as [(typeof runs)[0], (typeof runs)[0]];
     const result = {
