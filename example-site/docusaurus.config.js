@@ -41,7 +41,8 @@ const config = {
         // The plugin's local cache of fetched objects and the materialized book (PFS_EXAMPLE_CACHE_DIR: for tests).
         cacheDir: process.env.PFS_EXAMPLE_CACHE_DIR ?? here("./.panaversity-cache"),
         routeBasePath: "docs",
-        // student-42's personalized book is built next to the shared one, under /docs/u/student-42/.
+        // student-42's personalized pages are built next to the shared book, under /docs/u/student-42/ (only the
+        // pages they have their own version of; the rest of their book is the shared pages).
         overlayUsers: [PREVIEW_USER],
         includeSummaries: true,
       },
@@ -52,7 +53,9 @@ const config = {
       title: "AI-Native Python",
       items: [
         { to: "/docs/preface", label: "Book", position: "left" },
-        { to: `/docs/u/${PREVIEW_USER}/preface`, label: `${PREVIEW_USER}'s book`, position: "left" },
+        // Entering any of student-42's pages enters their book: from then on the reader is taken to their version
+        // of a page wherever one exists (`?reader=` leaves it).
+        { to: `/docs/u/${PREVIEW_USER}/Foundations/getting-started/why-python-for-ai`, label: `${PREVIEW_USER}'s book`, position: "left" },
       ],
     },
     footer: {

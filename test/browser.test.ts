@@ -174,14 +174,16 @@ describe("example site in headless Chromium", () => {
     await page.close();
   });
 
-  it(`shows ${SAMPLE_USER}'s overlay only under their prefix`, async () => {
+  it(`shows ${SAMPLE_USER}'s overlay only under their prefix, with the whole book's sidebar`, async () => {
     const personal = await open(`/docs/u/${SAMPLE_USER}/${OVERLAID}`);
     expect(await personal.getByText(OVERLAY_MARKER).first().isVisible()).toBe(true);
-    // Their sidebar is their own book's.
-    expect(await personal.locator("nav.menu a.menu__link--active").last().textContent()).toBe("Why Python for AI");
-    expect(new URL(await personal.locator("a.pagination-nav__link--next").getAttribute("href") ?? "", server.url).pathname).toMatch(
-      new RegExp(`^/docs/u/${SAMPLE_USER}/`),
-    );
+    // The whole book's sidebar, the page's own entry highlighted (by the client module).
+    const sidebar = personal.locator("aside.theme-doc-sidebar-container nav.menu");
+    expect(await sidebar.getByText("Part 3: Working with Agents", { exact: true }).isVisible()).toBe(true);
+    await expect.poll(() => sidebar.locator("a.menu__link--active").last().textContent()).toBe("Why Python for AI");
+    // Its next page is the shared base page (the user has no version of it).
+    const next = personal.locator("a.pagination-nav__link--next");
+    expect(new URL((await next.getAttribute("href")) ?? "", server.url).pathname).toBe("/docs/Foundations/getting-started/installing-python");
     await personal.close();
     // Their summary overlay replaces the base summary on their page only.
     const summaryPage = await open(`/docs/u/${SAMPLE_USER}/Building-Programs/functions/defining-functions`);
@@ -191,5 +193,67 @@ describe("example site in headless Chromium", () => {
     expect(await base.locator("article h1").first().isVisible()).toBe(true);
     expect(await base.getByText(OVERLAY_MARKER).count()).toBe(0);
     await base.close();
+  });
+
+  it(`walks ${SAMPLE_USER}'s book through next, previous and sidebar links: their pages where they have one, the shared pages elsewhere`, async () => {
+    const page = await open(`/docs/preface?reader=${SAMPLE_USER}`);
+    const h1 = () => page.locator("article h1").first().textContent();
+    const marker = () => page.getByText(OVERLAY_MARKER).count();
+    const path = () => new URL(page.url()).pathname;
+    const next = async () => {
+      const link = page.locator("a.pagination-nav__link--next");
+      await link.scrollIntoViewIfNeeded();
+      await link.click();
+    };
+    await expect.poll(h1).toBe("Preface");
+    // preface → Part 1 → Chapter 1 → lesson 1 (theirs) → lesson 2 (shared).
+    const walk: { path: string; mine: boolean }[] = [];
+    let title = "Preface";
+    for (let i = 0; i < 4; i++) {
+      await next();
+      await expect.poll(h1, { timeout: 15_000 }).not.toBe(title);
+      title = (await h1())!;
+      walk.push({ path: path(), mine: (await marker()) > 0 });
+    }
+    expect(walk).toEqual([
+      { path: "/docs/Foundations/", mine: false },
+      { path: "/docs/Foundations/getting-started/", mine: false },
+      { path: `/docs/u/${SAMPLE_USER}/${OVERLAID}`, mine: true },
+      { path: "/docs/Foundations/getting-started/installing-python", mine: false },
+    ]);
+    // previous from the shared page goes back to their version.
+    const prev = page.locator("a.pagination-nav__link--prev");
+    await prev.scrollIntoViewIfNeeded();
+    await prev.click();
+    await expect.poll(path).toBe(`/docs/u/${SAMPLE_USER}/${OVERLAID}`);
+    await expect.poll(marker).toBeGreaterThan(0);
+
+    // Sidebar: open chapter 2, click a lesson they have their own version of, then one they do not.
+    const sidebar = page.locator("aside.theme-doc-sidebar-container nav.menu");
+    await sidebar.getByText("Chapter 2: Values and Types", { exact: true }).first().click();
+    await expect.poll(path).toBe("/docs/Foundations/values-and-types/");
+    const mine = sidebar.getByRole("link", { name: "Variables and Names", exact: true });
+    expect(new URL((await mine.getAttribute("href")) ?? "", server.url).pathname).toBe(`/docs/u/${SAMPLE_USER}/Foundations/values-and-types/variables-and-names`);
+    await mine.click();
+    await expect.poll(path).toBe(`/docs/u/${SAMPLE_USER}/Foundations/values-and-types/variables-and-names`);
+    await expect.poll(h1).toBe("Variables and Names");
+    await expect.poll(marker).toBeGreaterThan(0);
+    await expect.poll(() => sidebar.locator("a.menu__link--active").last().textContent()).toBe("Variables and Names");
+    await sidebar.getByRole("link", { name: "Strings", exact: true }).click();
+    await expect.poll(path).toBe("/docs/Foundations/values-and-types/strings");
+    await expect.poll(h1).toBe("Strings");
+    expect(await marker()).toBe(0);
+
+    // A typed base URL of one of their pages (full page load) lands on their version; `?reader=` leaves their book.
+    await page.goto(`${server.url}/docs/${OVERLAID}`, { waitUntil: "networkidle" });
+    await expect.poll(path).toBe(`/docs/u/${SAMPLE_USER}/${OVERLAID}`);
+    await expect.poll(marker).toBeGreaterThan(0);
+    await page.goto(`${server.url}/docs/${OVERLAID}?reader=`, { waitUntil: "networkidle" });
+    await page.waitForTimeout(500);
+    expect(path()).toBe(`/docs/${OVERLAID}`);
+    expect(await marker()).toBe(0);
+    await next();
+    await expect.poll(path).toBe("/docs/Foundations/getting-started/installing-python");
+    await page.close();
   });
 });

@@ -128,6 +128,22 @@ describe("docusaurus build of the fixture site (PostgreSQL + S3 on s3rver)", () 
     expect(baseHello).toContain("HELLO-CHANGED-TEXT");
     expect(baseHello).not.toContain("HELLO-ALICE-OVERLAY");
     expect(baseHello).not.toContain("/docs/u/alice"); // the main sidebar does not list her view
+    // O(overlays): the same pages as the build without her, plus her one page.
+    const pagesBefore = [...(await allHtml(builds[2]!.outDir)).keys()];
+    const pagesNow = [...(await allHtml(b.outDir)).keys()];
+    expect(pagesNow.filter((p) => p.startsWith("docs/u/"))).toEqual(["docs/u/alice/Basics/Start/hello/index.html"]);
+    expect(pagesNow.filter((p) => !p.startsWith("docs/u/")).sort()).toEqual(pagesBefore.sort());
+    // Her page shows the whole book's sidebar and the base page's previous/next.
+    const aliceHello = (await html(b.outDir, "/docs/u/alice/Basics/Start/hello"))!;
+    const sidebarLinks = (page: string) => [...page.matchAll(/<a [^>]*>/g)].map((m) => m[0]).filter((a) => a.includes("menu__link")).map((a) => /href="([^"]+)"/.exec(a)?.[1]);
+    // (statically rendered with every category closed — no entry of the base sidebar is her route; the client
+    // module opens the categories above her page and highlights it, see test/browser.test.ts)
+    const hers = sidebarLinks(aliceHello);
+    expect(hers).toEqual(["/docs/preface", "/docs/Basics/", "/docs/Advanced/"]);
+    expect(sidebarLinks(baseHello)).toEqual(expect.arrayContaining(hers));
+    const pagination = (page: string) => [...page.matchAll(/pagination-nav__link--(prev|next)" href="([^"]+)"/g)].map((m) => `${m[1]} ${m[2]}`);
+    expect(pagination(aliceHello)).toEqual(pagination(baseHello));
+    expect(pagination(aliceHello)).toHaveLength(2);
   });
 
   it("previewUser: the whole build as alice sees it, and only that build", { timeout: BUILD_TIMEOUT }, async () => {

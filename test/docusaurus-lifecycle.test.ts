@@ -4,6 +4,7 @@
  * and the offline behaviour. Unreachable journal/storage are real (a closed port, a storage path that
  * is not a folder), not mocks.
  */
+import { existsSync } from "node:fs";
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -96,7 +97,14 @@ describe("plugin lifecycle (PGlite + local storage, fake actions)", () => {
 
     const gd = fake.globalData();
     expect(gd.path).toBe("/docs");
-    expect(Object.keys(gd.versions[0].sidebars).sort()).toEqual(["book", "user-alice"]);
+    expect(Object.keys(gd.versions[0].sidebars)).toEqual(["book"]);
+    // The route map: only the pages Alice has her own version of.
+    expect(gd.panaversityOverlayRoutes).toEqual({ alice: { "/docs/Basics/Start/hello": "/docs/u/alice/Basics/Start/hello" } });
+    expect(content.overlayRoutes).toEqual(gd.panaversityOverlayRoutes);
+    // …read in the browser by the client module the plugin adds when there are overlay users.
+    const clientModules = plugin.getClientModules!();
+    expect(clientModules).toHaveLength(1);
+    expect(existsSync(clientModules[0]!)).toBe(true);
     const docsData = [...fake.data.values()].map((s) => JSON.parse(s)).filter((d) => d.permalink);
     const hello = docsData.find((d) => d.permalink === "/docs/Basics/Start/hello");
     const aliceHello = docsData.find((d) => d.permalink === "/docs/u/alice/Basics/Start/hello");
@@ -104,7 +112,11 @@ describe("plugin lifecycle (PGlite + local storage, fake actions)", () => {
     expect(hello.sidebar).toBe("book");
     expect(hello.previous.permalink).toBe("/docs/Basics/Start/");
     expect(aliceHello.title).toBe("Hello Alice");
-    expect(aliceHello.sidebar).toBe("user-alice");
+    // Her page is shown with the whole book's sidebar and the base page's neighbours.
+    expect(aliceHello.sidebar).toBe("book");
+    expect(aliceHello.previous).toEqual(hello.previous);
+    expect(aliceHello.next).toEqual(hello.next);
+    expect(aliceHello.next.permalink).toBe("/docs/Basics/Start/variables");
     expect(aliceHello.frontMatter.summary).toContain("SUMMARY-HELLO-TEXT");
     // The view files are hard links to the cached objects: a page is stored once.
     const a = await stat(join(cacheDir, "docs/01-Basics/01-Start/03-loops.md"));

@@ -120,7 +120,7 @@ describe("two pfs commands started together on one embedded store", () => {
       ]);
       expect(r.stderr).toMatch(/JOURNAL_UNAVAILABLE: The embedded journal is held by process \d+ .* after waiting 0\.3 s/);
       const bad = await pfs(["--wait", "soon", "ls", "lock-book"]);
-      expect(bad.code).toBe(2) // a usage error (pfs --help: exit codes);
+      expect(bad.code).toBe(2); // a usage error (pfs --help: exit codes)
       expect(bad.stderr).toContain("INVALID_ARGUMENT: --wait must be a number of seconds");
     } finally {
       await release();

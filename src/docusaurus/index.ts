@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { LoadContext, Plugin } from "@docusaurus/types";
 import type { LoadedContent as DocsContent, PluginOptions as DocsPluginOptions } from "@docusaurus/plugin-content-docs";
 import { loadDocsPluginModule } from "./docs-module.js";
@@ -17,6 +18,7 @@ import { type PluginOptions } from "./options.js";
 import { formatLoadLine, pluginMetrics, recordLoad } from "./report.js";
 import remarkStaticLinks from "./remark-static-links.js";
 import { loadOnce, startPoller } from "./shared.js";
+import { OVERLAY_ROUTES_KEY, mergeRouteMaps, personalizeDocs, type DocLike, type OverlayRouteMap } from "./overlay-routes.js";
 import { sidebarsDefinition, wrapSidebarItemsGenerator } from "./sidebar.js";
 import { attachSummaries } from "./summaries.js";
 import { currentFingerprint, syncBook, type SyncOptions, type SyncResult } from "./sync.js";
@@ -34,6 +36,31 @@ export type { LoadStats } from "./report.js";
 export interface Content {
   docs: DocsContent;
   sync: SyncResult;
+  /** user → (base route → user route), for the pages each overlay user has their own version of. */
+  overlayRoutes: OverlayRouteMap;
+}
+
+/**
+ * Overlay users' pages join the one book: base slug under /u/<user>/, the book's sidebar, the base
+ * neighbours as previous/next. Mutates nothing; returns the docs content to hand to the docs plugin.
+ */
+export function personalizeContent(docs: DocsContent): { docs: DocsContent; overlayRoutes: OverlayRouteMap } {
+  const maps: OverlayRouteMap[] = [];
+  const loadedVersions = docs.loadedVersions.map((version) => {
+    const p = personalizeDocs(version.docs as unknown as DocLike[], version.path);
+    maps.push(p.routes);
+    return { ...version, docs: p.docs as unknown as typeof version.docs };
+  });
+  return { docs: { ...docs, loadedVersions }, overlayRoutes: mergeRouteMaps(maps) };
+}
+
+/** The browser side (plain JS emitted by tsc next to this file; webpack bundles it). */
+export const CLIENT_MODULE = clientModulePath();
+
+/** dist/ ships the .js; run from the sources (tests), the .ts next to this file (Docusaurus' loader compiles TS). */
+function clientModulePath(): string {
+  const js = fileURLToPath(new URL("./client/overlay-navigation.js", import.meta.url));
+  return existsSync(js) ? js : js.replace(/\.js$/, ".ts");
 }
 
 /** Docusaurus adds the cache's static folder to the site's static directories (build copy, dev server, MDX asset resolution). */
@@ -88,7 +115,7 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
   let sidebarPath = options.docs.sidebarPath;
   if (sidebarPath === undefined) {
     sidebarPath = join(cacheDir, SIDEBARS_FILE);
-    await writeIfChanged(sidebarPath, JSON.stringify(sidebarsDefinition(options.overlayUsers), null, 2) + "\n");
+    await writeIfChanged(sidebarPath, JSON.stringify(sidebarsDefinition(), null, 2) + "\n");
   }
   const docsOptions: DocsPluginOptions = {
     ...options.docs,
@@ -113,11 +140,14 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
     name: docs.name,
     async loadContent() {
       const sync = await load();
-      const docsContent = (await docs.loadContent!()) as DocsContent;
-      return { docs: docsContent, sync };
+      const { docs: docsContent, overlayRoutes } = personalizeContent((await docs.loadContent!()) as DocsContent);
+      return { docs: docsContent, sync, overlayRoutes };
     },
     translateContent({ content, translationFiles }) {
       return { ...content, docs: docs.translateContent!({ content: content.docs, translationFiles }) };
+    },
+    getClientModules() {
+      return options.overlayUsers.length > 0 ? [CLIENT_MODULE] : [];
     },
     getTranslationFiles({ content }) {
       return docs.getTranslationFiles!({ content: content.docs });
@@ -126,7 +156,9 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
       if (options.includeSummaries) {
         for (const version of content.docs.loadedVersions) attachSummaries(version.docs, content.sync.summaries);
       }
-      await docs.contentLoaded!({ content: content.docs, actions });
+      // The route map rides in the docs plugin's own global data (one plugin instance, one global data slot).
+      const setGlobalData = (data: unknown) => actions.setGlobalData({ ...(data as object), [OVERLAY_ROUTES_KEY]: content.overlayRoutes });
+      await docs.contentLoaded!({ content: content.docs, actions: { ...actions, setGlobalData } });
     },
     configureWebpack(config, isServer, utils, content) {
       const docsConfig = docs.configureWebpack!(config, isServer, utils, content?.docs) ?? {};

@@ -138,6 +138,21 @@ export function rewriteAssetUrl(url: string, fileBookPath: string): string | und
   return `/${resolved.slice("static/".length)}${suffix}`;
 }
 
+/**
+ * An overlay page lives in docs/u/<user>/, which holds only that user's pages: a relative link to another
+ * page of the book (`./02-next.md`) would not resolve there. Point it at the base page instead
+ * (`/01-Part/02-next.md`, resolved from the docs folder); the client takes a reader of the user's book to
+ * their version when they have one. Undefined: leave as is.
+ */
+export function rewriteOverlayPageLink(url: string, fileBookPath: string): string | undefined {
+  if (!url || url.startsWith("#") || url.startsWith("/") || /^[a-z][a-z0-9+.-]*:/i.test(url)) return undefined;
+  const [pathPart, suffix = ""] = splitSuffix(url);
+  if (!/\.mdx?$/.test(pathPart)) return undefined;
+  const resolved = posix.normalize(posix.join(posix.dirname(fileBookPath), pathPart));
+  if (!resolved.startsWith("content/")) return undefined;
+  return `/${resolved.slice("content/".length)}${suffix}`;
+}
+
 function splitSuffix(url: string): [string, string?] {
   const i = url.search(/[?#]/);
   return i < 0 ? [url] : [url.slice(0, i), url.slice(i)];

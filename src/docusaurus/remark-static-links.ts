@@ -2,10 +2,11 @@
  * A remark plugin (run before Docusaurus' own) that points links and images into the book's static/
  * folder at the URL the asset is served at: `../../../static/img/a.png` or `/static/img/a.png` in a
  * page become `/img/a.png`, which Docusaurus resolves from the cache's static folder (a site static
- * directory) and bundles. The URL decision is the pure `rewriteAssetUrl`.
+ * directory) and bundles. On an overlay user's page, relative links to other pages point at the base
+ * pages (the user's view holds only their own pages). The URL decisions are pure (layout.ts).
  */
 import { relative, sep } from "node:path";
-import { bookPathOfViewFile, rewriteAssetUrl } from "./layout.js";
+import { bookPathOfViewFile, rewriteAssetUrl, rewriteOverlayPageLink } from "./layout.js";
 
 interface Node {
   type: string;
@@ -18,13 +19,13 @@ export interface RemarkStaticLinksOptions {
   viewDir: string;
 }
 
-export function rewriteTree(tree: Node, fileBookPath: string): number {
+export function rewriteTree(tree: Node, fileBookPath: string, overlayPage = false): number {
   let changed = 0;
   const stack: Node[] = [tree];
   while (stack.length) {
     const node = stack.pop()!;
     if ((node.type === "image" || node.type === "link" || node.type === "definition") && typeof node.url === "string") {
-      const next = rewriteAssetUrl(node.url, fileBookPath);
+      const next = rewriteAssetUrl(node.url, fileBookPath) ?? (overlayPage && node.type !== "image" ? rewriteOverlayPageLink(node.url, fileBookPath) : undefined);
       if (next !== undefined && next !== node.url) {
         node.url = next;
         changed++;
@@ -40,6 +41,7 @@ export default function remarkStaticLinks(options: RemarkStaticLinksOptions) {
     if (!file.path) return;
     const rel = relative(options.viewDir, file.path);
     if (rel.startsWith("..")) return;
-    rewriteTree(tree, bookPathOfViewFile(rel.split(sep).join("/")).bookPath);
+    const view = bookPathOfViewFile(rel.split(sep).join("/"));
+    rewriteTree(tree, view.bookPath, view.user !== undefined);
   };
 }

@@ -14,7 +14,7 @@ export default function Home() {
           <Link className="button button--primary button--lg" to="/docs/preface">
             Read the book
           </Link>{" "}
-          <Link className="button button--secondary button--lg" to="/docs/u/student-42/preface">
+          <Link className="button button--secondary button--lg" to="/docs/u/student-42/Foundations/getting-started/why-python-for-ai">
             student-42's personalized book
           </Link>
         </p>
