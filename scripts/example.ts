@@ -43,5 +43,5 @@ const rel = relative(process.cwd(), outDir) || ".";
 console.log(
   `\nThe example site is built in ${rel}/ (${((Date.now() - started) / 1000).toFixed(0)} s).\n` +
     `  Serve it:  npm run example:serve   → http://localhost:3000/\n` +
-    `  The book: http://localhost:3000/docs/preface   student-42's personalized book: http://localhost:3000/docs/u/student-42/preface\n`,
+    `  The book: http://localhost:3000/docs/preface   student-42's book (their overlay of a lesson): http://localhost:3000/docs/u/student-42/Foundations/getting-started/why-python-for-ai\n`,
 );
