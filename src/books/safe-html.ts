@@ -5,6 +5,17 @@
  */
 import { parseEntities } from "parse-entities";
 
+/** A component name an overlay allowlist may hold: a capitalised JSX identifier, dotted members allowed. */
+export const COMPONENT_NAME = /^[A-Z][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+/** An allowlist from a list or a comma-separated setting (`"Quiz, Admonition"`); a bad name is an error message. */
+export function parseComponentList(value: string | readonly string[]): { components: string[] } | { error: string } {
+  const names = (typeof value === "string" ? value.split(",") : [...value]).map((n) => n.trim()).filter(Boolean);
+  const bad = names.find((n) => !COMPONENT_NAME.test(n));
+  if (bad !== undefined) return { error: `${JSON.stringify(bad)} is not a component name an overlay may use (a capitalised JSX name such as Quiz or Tabs.Item)` };
+  return { components: [...new Set(names)] };
+}
+
 /** Elements an overlay may never contain, whatever the allowlist says (lowercase: HTML, not components). */
 export const FORBIDDEN_TAGS = new Set([
   "script", "iframe", "frame", "frameset", "object", "embed", "applet", "style", "form", "base", "meta", "link",

@@ -12,6 +12,7 @@ import yaml from "js-yaml";
 import remarkDirective from "remark-directive";
 import remarkFrontmatter from "remark-frontmatter";
 import remarkGfm from "remark-gfm";
+export { COMPONENT_NAME, parseComponentList } from "./safe-html.js";
 import { FORBIDDEN_TAGS, SAFE_TAGS, SAFE_TAG_ATTRIBUTES, checkRawHtml, dangerousAttribute, dangerousUrl, referenceSmuggling } from "./safe-html.js";
 
 export interface SafetyViolation {
@@ -30,8 +31,6 @@ export interface SafeMarkdownOptions {
   max?: number;
 }
 
-/** A component name an allowlist may hold: capitalised JSX identifiers, dotted members allowed. */
-export const COMPONENT_NAME = /^[A-Z][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
 interface Point {
   line: number;

@@ -12,6 +12,7 @@ export interface GlobalOptions {
   mirror?: string;
   wait?: string;
   json?: boolean;
+  overlayComponents?: string;
 }
 
 /** Options as openStore takes them; anything not given falls back to the environment (DATABASE_URL, PFS_*). */
@@ -29,6 +30,7 @@ export function storeOptions(g: GlobalOptions): StoreOptions {
     if (g.wait.trim() === "" || !Number.isFinite(seconds) || seconds < 0) throw new PfsError("INVALID_ARGUMENT", `--wait must be a number of seconds, 0 or more; got ${JSON.stringify(g.wait)}.`);
     options.lockWaitMs = seconds * 1000;
   }
+  if (g.overlayComponents !== undefined) options.overlayComponents = g.overlayComponents.split(",");
   // Said once, on stderr, so --json output stays clean.
   options.onLockWait = (holder) => process.stderr.write(`Waiting for the embedded journal: it is held by ${describeHolder(holder)}.\n`);
   return options;

@@ -13,7 +13,7 @@ const GENERIC: Partial<Record<ErrorCode, string>> = {
 };
 
 /** Detail keys safe to show a client (never keys, folders or connection strings). */
-const SAFE_DETAILS = new Set(["currentHash", "path", "bookId", "hash", "scope", "maxBytes"]);
+const SAFE_DETAILS = new Set(["currentHash", "path", "bookId", "hash", "scope", "maxBytes", "line", "column", "construct", "violations"]);
 
 /** `scheme://user:password@host` → `scheme://***@host`, and `password=…` query parts. */
 export function redactCredentials(text: string): string {

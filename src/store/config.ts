@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { PfsError } from "../errors/index.js";
 import type { S3StorageConfig, StorageConfig } from "../blobs/types.js";
 import { DEFAULT_LOCK_WAIT_MS, type LockHolder } from "../journal/lock-file.js";
+import { parseComponentList } from "../books/safe-html.js";
 
 export type { LocalStorageConfig, S3StorageConfig, StorageConfig } from "../blobs/types.js";
 
@@ -38,6 +39,12 @@ export interface StoreOptions {
   auditKeysPrevious?: string[];
   /** Refuse to create a new store: the embedded journal folder must already exist (read-side tools). */
   mustExist?: boolean;
+  /**
+   * Components an overlay may use (`["Quiz", "Admonition"]`); overlays are untrusted markdown and any other
+   * JSX, expression, ESM, handler or script URL is refused as UNSAFE_CONTENT (default: PFS_OVERLAY_COMPONENTS,
+   * comma-separated; else none). Base pages stay full MDX.
+   */
+  overlayComponents?: readonly string[];
 }
 
 export interface ResolvedStoreConfig {
@@ -53,6 +60,7 @@ export interface ResolvedStoreConfig {
   anchors: { intervalMs: number } | null;
   auditKey: string | null;
   auditKeysPrevious: string[];
+  overlayComponents: string[];
 }
 
 export const DEFAULT_ANCHOR_INTERVAL_MS = 1000;
@@ -69,6 +77,12 @@ function resolveAuditKeys(opts: StoreOptions, env: Env): Pick<ResolvedStoreConfi
   const auditKeysPrevious = opts.auditKeysPrevious ?? (env.PFS_AUDIT_KEYS_PREVIOUS ?? "").split(",").map((k) => k.trim()).filter(Boolean);
   if (auditKey !== null && auditKey.length < 16) throw new PfsError("INVALID_ARGUMENT", "The audit key (PFS_AUDIT_KEY) must be at least 16 characters.");
   return { auditKey, auditKeysPrevious };
+}
+
+function resolveOverlayComponents(opt: StoreOptions["overlayComponents"], env: Env): string[] {
+  const parsed = parseComponentList(opt ?? env.PFS_OVERLAY_COMPONENTS ?? []);
+  if ("error" in parsed) throw new PfsError("INVALID_ARGUMENT", `overlayComponents (PFS_OVERLAY_COMPONENTS): ${parsed.error}.`);
+  return parsed.components;
 }
 
 export const DEFAULT_LIMITS: SizeLimits = { markdownBytes: 5 * 1024 * 1024, assetBytes: 500 * 1024 * 1024 };
@@ -115,6 +129,7 @@ export function resolveStoreConfig(opts: StoreOptions = {}, env: Env = process.e
     lockWaitMs: opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
     anchors: resolveAnchors(opts.anchors),
     ...resolveAuditKeys(opts, env),
+    overlayComponents: resolveOverlayComponents(opts.overlayComponents, env),
   };
 }
 

@@ -207,12 +207,27 @@ function callerStreamFailed(err: unknown): never {
   throw new PfsError("INVALID_CONTENT", `The content stream failed before it ended: ${err instanceof Error ? err.message : String(err)}`, {}, { cause: err });
 }
 
-async function storeBody(ctx: StoreContext, parsed: ParsedPath, content: Content): Promise<PutResult> {
+/** An overlay is untrusted markdown (DESIGN 4.9): refused before anything is stored unless it is safe. */
+async function assertSafeOverlay(ctx: StoreContext, bytes: Buffer, path: string): Promise<void> {
+  const { checkSafeMarkdown, formatViolation } = await import("../books/safe-markdown.js"); // the MDX parser loads on the first overlay
+  const violations = checkSafeMarkdown(bytes, { components: ctx.config.overlayComponents, path });
+  if (violations.length === 0) return;
+  const first = violations[0]!;
+  throw new PfsError(
+    "UNSAFE_CONTENT",
+    `Overlay ${formatViolation(first, path)} is not allowed: overlays are untrusted markdown (no import/export, {expressions}, event handlers, script URLs or raw HTML; JSX only for ${ctx.config.overlayComponents.length ? ctx.config.overlayComponents.join(", ") : "no components"} with literal props).` +
+      (violations.length > 1 ? ` ${violations.length - 1} more: ${violations.slice(1, 4).map((v) => formatViolation(v)).join("; ")}.` : ""),
+    { path, line: first.line, column: first.column, construct: first.construct, violations: violations.slice(0, 20) },
+  );
+}
+
+async function storeBody(ctx: StoreContext, parsed: ParsedPath, content: Content, overlay: boolean): Promise<PutResult> {
   const { markdownBytes, assetBytes } = ctx.config.limits;
   if (parsed.isContent) {
     const bytes = isStream(content) ? await collect(content, markdownBytes).catch(callerStreamFailed) : toBuffer(content);
     if (bytes.length > markdownBytes) throw tooLarge(markdownBytes, "markdown");
     assertMarkdown(bytes, parsed.path);
+    if (overlay) await assertSafeOverlay(ctx, bytes, parsed.path);
     return ctx.blobs.putBytes(bytes);
   }
   if (isStream(content)) return ctx.blobs.putStream(content, { maxBytes: assetBytes });
@@ -229,7 +244,7 @@ export async function writeFile(ctx: StoreContext, input: WriteInput, onCommit?:
     parsed = validateTarget(input);
     assertExpectedHash(input.expectedHash);
     assertContent(input.content);
-    put = await storeBody(ctx, parsed, input.content);
+    put = await storeBody(ctx, parsed, input.content, input.userId !== undefined);
   } catch (err) {
     if (isStream(input.content)) input.content.destroy();
     return recordFailure(ctx, a, err);
