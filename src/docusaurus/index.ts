@@ -23,6 +23,7 @@ import { sidebarsDefinition, wrapSidebarItemsGenerator } from "./sidebar.js";
 import { attachSummaries } from "./summaries.js";
 import { currentFingerprint, syncBook, type SyncOptions, type SyncResult } from "./sync.js";
 import { writeAtomic, writeIfChanged } from "./cache-fs.js";
+import { LIVE_KEY, liveConfig, liveHeadTags, liveRoutes } from "./live.js";
 
 // A CommonJS package: required, not imported by name (see options.ts).
 const { logger } = createRequire(import.meta.url)("@docusaurus/logger") as typeof import("@docusaurus/logger");
@@ -58,8 +59,10 @@ export function personalizeContent(docs: DocsContent): { docs: DocsContent; over
 export const CLIENT_MODULE = clientModulePath();
 
 /** dist/ ships the .js; run from the sources (tests), the .ts next to this file (Docusaurus' loader compiles TS). */
-function clientModulePath(): string {
-  const js = fileURLToPath(new URL("./client/overlay-navigation.js", import.meta.url));
+export const LIVE_CLIENT_MODULE = clientModulePath("live-overlays");
+
+function clientModulePath(name = "overlay-navigation"): string {
+  const js = fileURLToPath(new URL(`./client/${name}.js`, import.meta.url));
   return existsSync(js) ? js : js.replace(/\.js$/, ".ts");
 }
 
@@ -147,7 +150,11 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
       return { ...content, docs: docs.translateContent!({ content: content.docs, translationFiles }) };
     },
     getClientModules() {
+      if (options.overlays === "live") return [LIVE_CLIENT_MODULE];
       return options.overlayUsers.length > 0 ? [CLIENT_MODULE] : [];
+    },
+    injectHtmlTags() {
+      return { headTags: liveHeadTags(options) };
     },
     getTranslationFiles({ content }) {
       return docs.getTranslationFiles!({ content: content.docs });
@@ -157,7 +164,10 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
         for (const version of content.docs.loadedVersions) attachSummaries(version.docs, content.sync.summaries);
       }
       // The route map rides in the docs plugin's own global data (one plugin instance, one global data slot).
-      const setGlobalData = (data: unknown) => actions.setGlobalData({ ...(data as object), [OVERLAY_ROUTES_KEY]: content.overlayRoutes });
+      // Live mode: the route → book path map and the server's address, nothing about any user.
+      const live = liveConfig(options, liveRoutes(content.docs.loadedVersions, context.siteDir));
+      const setGlobalData = (data: unknown) =>
+        actions.setGlobalData({ ...(data as object), [OVERLAY_ROUTES_KEY]: content.overlayRoutes, ...(live ? { [LIVE_KEY]: live } : {}) });
       await docs.contentLoaded!({ content: content.docs, actions: { ...actions, setGlobalData } });
     },
     configureWebpack(config, isServer, utils, content) {

@@ -16,6 +16,17 @@ const { Joi } = createRequire(import.meta.url)("@docusaurus/utils-validation") a
 
 export type OfflineMode = "fail" | "use-cache";
 
+/** "build": overlayUsers get pages at build time (public); "live": no per-user pages, readers' overlays come from `pfs serve` (private). */
+export type OverlayMode = "build" | "live";
+
+/** Live overlays (DESIGN 4.10): where the reader endpoints are, and how long the shared text may stay hidden. */
+export interface LiveOptions {
+  /** `pfs serve` base URL, as the reader's browser reaches it (https://pfs.example.com). */
+  serverUrl: string;
+  /** At most this long (ms) the shared text of a page with a cached overlay stays hidden while the overlay loads. */
+  pendingTimeoutMs: number;
+}
+
 /** What a site owner writes in docusaurus.config (our keys; docs-plugin keys ride along). */
 export interface PanaversityPluginOptions {
   id: string;
@@ -36,6 +47,9 @@ export interface PanaversityPluginOptions {
   fetchAttempts: number;
   /** Check every cached file on each load, not only those the plan touches (also PFS_VERIFY_CACHE=1). */
   verifyCache: boolean;
+  overlays: OverlayMode;
+  /** Required with overlays: "live". */
+  live?: LiveOptions;
 }
 
 /** The normalized options the plugin factory receives. */
@@ -57,6 +71,7 @@ export const DEFAULT_OPTIONS = {
   pollInterval: 5000,
   fetchAttempts: 3,
   verifyCache: false,
+  overlays: "build" as OverlayMode,
 } satisfies Partial<PanaversityPluginOptions>;
 
 const userId = Joi.string()
@@ -98,6 +113,15 @@ export const OWN_OPTIONS_SCHEMA = Joi.object<PanaversityPluginOptions>({
   pollInterval: Joi.alternatives().try(Joi.number().integer().min(250), Joi.boolean().valid(false)).default(DEFAULT_OPTIONS.pollInterval),
   fetchAttempts: Joi.number().integer().min(1).max(10).default(DEFAULT_OPTIONS.fetchAttempts),
   verifyCache: Joi.boolean().default(DEFAULT_OPTIONS.verifyCache),
+  overlays: Joi.string().valid("build", "live").default(DEFAULT_OPTIONS.overlays),
+  live: Joi.when("overlays", {
+    is: "live",
+    then: Joi.object({
+      serverUrl: Joi.string().uri({ scheme: ["http", "https"] }).required(),
+      pendingTimeoutMs: Joi.number().integer().min(0).max(10_000).default(1500),
+    }).required(),
+    otherwise: Joi.forbidden().messages({ "any.unknown": '{#label} is only for overlays: "live"' }),
+  }),
 });
 
 const OWN_KEYS = new Set([...Object.keys(OWN_OPTIONS_SCHEMA.describe().keys ?? {}), "id"]);
@@ -122,6 +146,9 @@ export function validateOptions({ validate, options }: OptionValidationContext<O
   const ours = validate(OWN_OPTIONS_SCHEMA as never, own as never) as unknown as PanaversityPluginOptions;
   if (ours.previewUser && ours.overlayUsers.includes(ours.previewUser)) {
     throw new Error(`panaversity-fs/docusaurus: "${ours.previewUser}" is both previewUser and in overlayUsers; a preview build already shows that user's book.`);
+  }
+  if (ours.overlays === "live" && (ours.overlayUsers.length > 0 || ours.previewUser)) {
+    throw new Error('panaversity-fs/docusaurus: overlays: "live" renders no per-user pages; leave out overlayUsers and previewUser (live overlays come from pfs serve).');
   }
   const docsOptions = loadDocsPluginModule().validateOptions({
     validate: validate as never,

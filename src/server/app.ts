@@ -17,6 +17,10 @@ import { authorize, seesUser, type Action, type Scope } from "./scopes.js";
 import { clientError, logLine } from "./errors.js";
 import { mimeTypeOf } from "./mime.js";
 import { expectedHashFrom, httpStatus, route, type Route } from "./routes.js";
+import { corsFor } from "./cors.js";
+import type { ReaderVerifier } from "./oidc.js";
+import { RenderCache } from "./render-overlay.js";
+import { handleReader, type ReaderContext } from "./reader-routes.js";
 
 export interface ServerOptions {
   store: Store;
@@ -28,6 +32,10 @@ export interface ServerOptions {
   requestTimeoutMs?: number;
   /** Serve /metrics on this server (default true); false when it has a listener of its own. */
   serveMetrics?: boolean;
+  /** Reader sign-in (OpenID Connect) for the reader routes; absent → those routes answer 404. */
+  readers?: ReaderVerifier;
+  /** Site origins allowed to call the reader routes from a browser (CORS; never `*`). */
+  corsOrigins?: readonly string[];
   /** Where server-side error lines go (default console.error). */
   log?: (line: string) => void;
 }
@@ -62,6 +70,9 @@ function actionOf(r: Route): Action | null {
       return { op: "plan", bookId: r.bookId };
     case "verify":
       return { op: "admin" };
+    case "reader-list":
+    case "reader-page":
+      return null;
     case "write":
     case "delete":
       return { op: r.op, bookId: r.bookId, userId: r.userId, path: r.path };
@@ -82,9 +93,12 @@ async function authorized(store: Store, scope: Scope, r: Route, action: Action):
   throw error;
 }
 
-async function handle(opts: ServerOptions, r: Route, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(opts: ServerOptions & { reader: ReaderContext }, r: Route, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { store } = opts;
   switch (r.op) {
+    case "reader-list":
+    case "reader-page":
+      return handleReader(opts.reader, r, req, res);
     case "health":
       return sendJson(res, 200, { ok: true });
     case "metrics": {
@@ -165,19 +179,23 @@ function sendError(opts: ServerOptions, req: IncomingMessage, res: ServerRespons
 
 export function createPfsServer(opts: ServerOptions): Server {
   const headersTimeout = opts.headersTimeoutMs ?? 30_000;
+  const withReader = { ...opts, reader: { store: opts.store, verifier: opts.readers, cache: new RenderCache() } };
   const server = createServer(
     // Timeouts are enforced on each check interval: check often enough for the header timeout to mean something.
     { headersTimeout, requestTimeout: opts.requestTimeoutMs ?? 15 * 60_000, connectionsCheckingInterval: Math.max(250, Math.min(30_000, headersTimeout / 2)) },
     (req, res) => {
       const requestId = randomUUID();
       res.setHeader("x-request-id", requestId);
+      const cors = corsFor(req.method ?? "GET", req.url ?? "/", req.headers.origin, opts.corsOrigins ?? []);
+      for (const [name, value] of Object.entries(cors.headers)) res.setHeader(name, value);
+      if (cors.preflight) return void res.writeHead(204).end();
       let r: Route;
       try {
         r = route(req.method ?? "GET", req.url ?? "/");
       } catch (err) {
         return sendError(opts, req, res, requestId, err);
       }
-      handle(opts, r, req, res).catch((err) => sendError(opts, req, res, requestId, err));
+      handle(withReader, r, req, res).catch((err) => sendError(opts, req, res, requestId, err));
     },
   );
   server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;

@@ -1,5 +1,6 @@
 /** Pure request routing: method + URL → what to do. The HTTP layer only executes it. */
 import { PfsError, type ErrorCode } from "../errors/index.js";
+import { readerRoute, type ReaderRoute } from "./reader-routes.js";
 
 export type Route =
   | { op: "health" }
@@ -12,7 +13,8 @@ export type Route =
   | { op: "plan"; bookId: string; targetManifestHash?: string }
   | { op: "archive"; bookId: string; scope: string; userId?: string }
   | { op: "audit"; query: Record<string, string> }
-  | { op: "verify" };
+  | { op: "verify" }
+  | ReaderRoute;
 
 function badUrl(message: string): never {
   throw new PfsError("INVALID_ARGUMENT", message);
@@ -73,6 +75,7 @@ export function route(method: string, rawUrl: string): Route {
   if (pathname === "/metrics" && method === "GET") return { op: "metrics" };
   if (pathname === "/v1/audit" && method === "GET") return { op: "audit", query: q };
   if (pathname === "/v1/admin/verify" && method === "GET") return { op: "verify" };
+  if (segments[0] === "v1" && segments[1] === "reader") return readerRoute(method, segments);
   const [v1, books, bookId, what, ...rest] = segments;
   if (v1 !== "v1" || books !== "books" || !bookId || !what || !["files", "snapshot", "plan", "archive"].includes(what)) {
     throw new PfsError("NOT_FOUND", `No such endpoint: ${method} ${pathname}`);

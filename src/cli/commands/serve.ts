@@ -5,6 +5,7 @@ import { createMetricsServer, createPfsServer, DEFAULT_MAX_CONNECTIONS } from ".
 import { PfsError } from "../../errors/index.js";
 import { action, globals, storeOptions } from "../context.js";
 import { loadTokenTable } from "./tokens.js";
+import { readerOptions, type ReaderFlags } from "./serve-readers.js";
 
 function hostPort(spec: string): { host: string; port: number } {
   const m = /^(.*):(\d+)$/.exec(spec);
@@ -25,22 +26,27 @@ export function registerServeCommand(program: Command): void {
     .option("--tokens-file <file>", "JSON tokens file with scoped tokens (default: $PFS_SERVER_TOKENS_FILE)")
     .option("--metrics-listen <host:port>", "serve /metrics only on this address (the main listener then has none)")
     .option("--max-connections <n>", "open connections at most", String(DEFAULT_MAX_CONNECTIONS))
+    .option("--oidc-issuer <url>", "readers sign in with this OpenID Connect issuer (default: $PFS_OIDC_ISSUER)")
+    .option("--oidc-audience <id>", "the site's client id readers' tokens must carry in aud (default: $PFS_OIDC_AUDIENCE)")
+    .option("--oidc-user-claim <claim>", "the token claim that is the user id (default: $PFS_OIDC_USER_CLAIM or sub)")
+    .option("--cors-origin <origin...>", "site origins allowed to call the reader routes (default: $PFS_CORS_ORIGINS, comma-separated)")
     .action(
-      action(async (o: { port: string; host: string; tokensFile?: string; metricsListen?: string; maxConnections: string }, cmd: Command) => {
+      action(async (o: { port: string; host: string; tokensFile?: string; metricsListen?: string; maxConnections: string } & ReaderFlags, cmd: Command) => {
         const tokens = await loadTokenTable(o.tokensFile);
-        if (tokens.length === 0) {
+        const readers = readerOptions(o, process.env);
+        if (tokens.length === 0 && !readers.readers) {
           throw new PfsError("INVALID_ARGUMENT", "Give --tokens-file (or PFS_SERVER_TOKENS=agent-id=token,…) so every change is made under a real agent's name.");
         }
         const maxConnections = Number(o.maxConnections);
         if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new PfsError("INVALID_ARGUMENT", "--max-connections must be a whole number ≥ 1.");
         const metricsAt = o.metricsListen ? hostPort(o.metricsListen) : undefined;
         const store = await openStore(storeOptions(globals(cmd)));
-        const server = createPfsServer({ store, tokens, maxConnections, serveMetrics: !metricsAt });
+        const server = createPfsServer({ store, tokens, maxConnections, serveMetrics: !metricsAt, ...readers });
         await listen(server, Number(o.port), o.host);
         const metricsServer = metricsAt ? createMetricsServer(store) : undefined;
         if (metricsServer && metricsAt) await listen(metricsServer, metricsAt.port, metricsAt.host);
         const metricsWhere = metricsAt ? `http://${metricsAt.host}:${metricsAt.port}/metrics` : "/metrics";
-        process.stderr.write(`pfs server on http://${o.host}:${o.port} for ${tokens.length} token(s); metrics at ${metricsWhere}\n`);
+        process.stderr.write(`pfs server on http://${o.host}:${o.port} for ${tokens.length} token(s)${readers.readers ? " and signed-in readers" : ""}; metrics at ${metricsWhere}\n`);
         const stop = () => {
           metricsServer?.close();
           server.close(() => void store.close().then(() => process.exit(0)));
