@@ -36,6 +36,10 @@ export interface PanaversityPluginOptions {
   fetchAttempts: number;
   /** Check every cached file on each load, not only those the plan touches (also PFS_VERIFY_CACHE=1). */
   verifyCache: boolean;
+  /** The id of the book's generated sidebar (navbar `docSidebar` items name it); ignored with `sidebarPath`. */
+  sidebarId: string;
+  /** Show each lesson's summary above the doc footer (a theme component of the plugin; no swizzling). */
+  showSummaries: boolean;
 }
 
 /** The normalized options the plugin factory receives. */
@@ -57,6 +61,8 @@ export const DEFAULT_OPTIONS = {
   pollInterval: 5000,
   fetchAttempts: 3,
   verifyCache: false,
+  sidebarId: "book",
+  showSummaries: false,
 } satisfies Partial<PanaversityPluginOptions>;
 
 const userId = Joi.string()
@@ -98,6 +104,11 @@ export const OWN_OPTIONS_SCHEMA = Joi.object<PanaversityPluginOptions>({
   pollInterval: Joi.alternatives().try(Joi.number().integer().min(250), Joi.boolean().valid(false)).default(DEFAULT_OPTIONS.pollInterval),
   fetchAttempts: Joi.number().integer().min(1).max(10).default(DEFAULT_OPTIONS.fetchAttempts),
   verifyCache: Joi.boolean().default(DEFAULT_OPTIONS.verifyCache),
+  sidebarId: Joi.string()
+    .pattern(/^[A-Za-z0-9_-]{1,64}$/)
+    .default(DEFAULT_OPTIONS.sidebarId)
+    .messages({ "string.pattern.base": '{#label} must be 1-64 letters, digits, "_" and "-"' }),
+  showSummaries: Joi.boolean().default(DEFAULT_OPTIONS.showSummaries),
 });
 
 const OWN_KEYS = new Set([...Object.keys(OWN_OPTIONS_SCHEMA.describe().keys ?? {}), "id"]);
