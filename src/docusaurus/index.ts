@@ -14,7 +14,7 @@ import type { LoadContext, Plugin } from "@docusaurus/types";
 import type { LoadedContent as DocsContent, PluginOptions as DocsPluginOptions } from "@docusaurus/plugin-content-docs";
 import { loadDocsPluginModule } from "./docs-module.js";
 import { RELOAD_TRIGGER_FILE, SIDEBARS_FILE, STATIC_DIR, VIEW_DIR } from "./layout.js";
-import { type PluginOptions } from "./options.js";
+import { type PanaversityPluginOptions, type PluginOptions } from "./options.js";
 import { formatLoadLine, pluginMetrics, recordLoad } from "./report.js";
 import remarkStaticLinks from "./remark-static-links.js";
 import { loadOnce, startPoller } from "./shared.js";
@@ -33,12 +33,22 @@ export { pluginMetrics } from "./report.js";
 /** The load without Docusaurus (benchmarks, scripts): sync a book into a cache folder and get its numbers. */
 export { syncBook, type SyncOptions, type SyncResult } from "./sync.js";
 export type { LoadStats } from "./report.js";
+/** The materialized docs folder (a stable path for the site's plugins) and its pre-build sync. */
+export { docsFolder, syncDocsFolder } from "./docs-folder.js";
 
-export interface Content {
-  docs: DocsContent;
+/**
+ * The docs plugin's loaded content (`loadedVersions` at the top, where search plugins, sitemap and other
+ * plugins read it from `allContent["docusaurus-plugin-content-docs"][id]`), plus the plugin's own.
+ */
+export type Content = DocsContent & {
   sync: SyncResult;
   /** user → (base route → user route), for the pages each overlay user has their own version of. */
   overlayRoutes: OverlayRouteMap;
+};
+
+/** The docs plugin's part of the content, for its own hooks. */
+export function docsContentOf({ loadedVersions }: Content): DocsContent {
+  return { loadedVersions };
 }
 
 /**
@@ -66,13 +76,16 @@ function clientModulePath(name = "overlay-navigation"): string {
   return existsSync(js) ? js : js.replace(/\.js$/, ".ts");
 }
 
+/** The plugin's theme components (DocItem/Footer with the summary), used with `showSummaries`. */
+export const THEME_PATH = fileURLToPath(new URL("./theme", import.meta.url));
+
 /** Docusaurus adds the cache's static folder to the site's static directories (build copy, dev server, MDX asset resolution). */
 export function addStaticDirectory(siteConfig: { staticDirectories: string[] }, dir: string): void {
   if (!siteConfig.staticDirectories.includes(dir)) siteConfig.staticDirectories.push(dir);
 }
 
 /** Relative `dataDir` and local `storage.dir` are relative to the site folder, like every other path in a site config. */
-export function syncOptionsOf(options: PluginOptions, siteDir: string, cacheDir: string): SyncOptions {
+export function syncOptionsOf(options: PanaversityPluginOptions, siteDir: string, cacheDir: string): SyncOptions {
   const storage = options.storage?.kind === "local" ? { ...options.storage, dir: resolve(siteDir, options.storage.dir) } : options.storage;
   return {
     bookId: options.bookId,
@@ -118,13 +131,13 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
   let sidebarPath = options.docs.sidebarPath;
   if (sidebarPath === undefined) {
     sidebarPath = join(cacheDir, SIDEBARS_FILE);
-    await writeIfChanged(sidebarPath, JSON.stringify(sidebarsDefinition(), null, 2) + "\n");
+    await writeIfChanged(sidebarPath, JSON.stringify(sidebarsDefinition(options.sidebarId), null, 2) + "\n");
   }
   const docsOptions: DocsPluginOptions = {
     ...options.docs,
     sidebarPath,
     sidebarItemsGenerator: wrapSidebarItemsGenerator(options.docs.sidebarItemsGenerator),
-    beforeDefaultRemarkPlugins: [[remarkStaticLinks, { viewDir }], ...options.docs.beforeDefaultRemarkPlugins],
+    beforeDefaultRemarkPlugins: [[remarkStaticLinks, { viewDir, staticDir }], ...options.docs.beforeDefaultRemarkPlugins],
   };
   const userSidebarPath = typeof options.docs.sidebarPath === "string" ? resolve(context.siteDir, options.docs.sidebarPath) : undefined;
   const docs = await loadDocsPluginModule()(context, docsOptions);
@@ -144,10 +157,10 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
     async loadContent() {
       const sync = await load();
       const { docs: docsContent, overlayRoutes } = personalizeContent((await docs.loadContent!()) as DocsContent);
-      return { docs: docsContent, sync, overlayRoutes };
+      return { ...docsContent, sync, overlayRoutes };
     },
     translateContent({ content, translationFiles }) {
-      return { ...content, docs: docs.translateContent!({ content: content.docs, translationFiles }) };
+      return { ...content, ...docs.translateContent!({ content: docsContentOf(content), translationFiles }) };
     },
     getClientModules() {
       if (options.overlays === "live") return [LIVE_CLIENT_MODULE];
@@ -156,22 +169,23 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
     injectHtmlTags() {
       return { headTags: liveHeadTags(options) };
     },
+    ...(options.showSummaries ? { getThemePath: () => THEME_PATH } : {}),
     getTranslationFiles({ content }) {
-      return docs.getTranslationFiles!({ content: content.docs });
+      return docs.getTranslationFiles!({ content: docsContentOf(content) });
     },
     async contentLoaded({ content, actions }) {
       if (options.includeSummaries) {
-        for (const version of content.docs.loadedVersions) attachSummaries(version.docs, content.sync.summaries);
+        for (const version of content.loadedVersions) attachSummaries(version.docs, content.sync.summaries);
       }
       // The route map rides in the docs plugin's own global data (one plugin instance, one global data slot).
       // Live mode: the route → book path map and the server's address, nothing about any user.
-      const live = liveConfig(options, liveRoutes(content.docs.loadedVersions, context.siteDir));
+      const live = liveConfig(options, liveRoutes(content.loadedVersions, context.siteDir));
       const setGlobalData = (data: unknown) =>
         actions.setGlobalData({ ...(data as object), [OVERLAY_ROUTES_KEY]: content.overlayRoutes, ...(live ? { [LIVE_KEY]: live } : {}) });
-      await docs.contentLoaded!({ content: content.docs, actions: { ...actions, setGlobalData } });
+      await docs.contentLoaded!({ content: docsContentOf(content), actions: { ...actions, setGlobalData } });
     },
     configureWebpack(config, isServer, utils, content) {
-      const docsConfig = docs.configureWebpack!(config, isServer, utils, content?.docs) ?? {};
+      const docsConfig = docs.configureWebpack!(config, isServer, utils, content && docsContentOf(content)) ?? {};
       const rules = [...(docsConfig.module?.rules ?? []), generatedFilesRule(context.generatedFilesDir)];
       return { ...docsConfig, module: { ...docsConfig.module, rules } };
     },

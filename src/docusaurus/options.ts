@@ -50,6 +50,10 @@ export interface PanaversityPluginOptions {
   overlays: OverlayMode;
   /** Required with overlays: "live". */
   live?: LiveOptions;
+  /** The id of the book's generated sidebar (navbar `docSidebar` items name it); ignored with `sidebarPath`. */
+  sidebarId: string;
+  /** Show each lesson's summary above the doc footer (a theme component of the plugin; no swizzling). */
+  showSummaries: boolean;
 }
 
 /** The normalized options the plugin factory receives. */
@@ -72,6 +76,8 @@ export const DEFAULT_OPTIONS = {
   fetchAttempts: 3,
   verifyCache: false,
   overlays: "build" as OverlayMode,
+  sidebarId: "book",
+  showSummaries: false,
 } satisfies Partial<PanaversityPluginOptions>;
 
 const userId = Joi.string()
@@ -122,6 +128,11 @@ export const OWN_OPTIONS_SCHEMA = Joi.object<PanaversityPluginOptions>({
     }).required(),
     otherwise: Joi.forbidden().messages({ "any.unknown": '{#label} is only for overlays: "live"' }),
   }),
+  sidebarId: Joi.string()
+    .pattern(/^[A-Za-z0-9_-]{1,64}$/)
+    .default(DEFAULT_OPTIONS.sidebarId)
+    .messages({ "string.pattern.base": '{#label} must be 1-64 letters, digits, "_" and "-"' }),
+  showSummaries: Joi.boolean().default(DEFAULT_OPTIONS.showSummaries),
 });
 
 const OWN_KEYS = new Set([...Object.keys(OWN_OPTIONS_SCHEMA.describe().keys ?? {}), "id"]);
