@@ -112,6 +112,15 @@ export function generatedFilesRule(generatedFilesDir: string): { test: RegExp; i
   return { test: /\.js$/, include: [generatedFilesDir], type: "javascript/auto" };
 }
 
+/**
+ * The server bundle's chunks are files Docusaurus' static renderer loads with Node's `require`. Rspack
+ * (Docusaurus Faster) splits that bundle into one chunk per page, written as CommonJS `.js` files; in a site
+ * whose package.json has "type": "module", Node loads them as ES modules ("exports is not defined in ES
+ * module scope"): pages render without their content and the 404 page fails the build. The `.cjs`
+ * extension makes them CommonJS whatever the site's package type. (webpack keeps that bundle in one file.)
+ */
+export const SERVER_CHUNK_FILENAME = "assets/js/[name].[contenthash:8].cjs";
+
 function isDevServer(): boolean {
   return process.argv.slice(2).includes("start");
 }
@@ -187,7 +196,8 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
     configureWebpack(config, isServer, utils, content) {
       const docsConfig = docs.configureWebpack!(config, isServer, utils, content && docsContentOf(content)) ?? {};
       const rules = [...(docsConfig.module?.rules ?? []), generatedFilesRule(context.generatedFilesDir)];
-      return { ...docsConfig, module: { ...docsConfig.module, rules } };
+      const output = isServer ? { ...docsConfig.output, chunkFilename: SERVER_CHUNK_FILENAME } : docsConfig.output;
+      return { ...docsConfig, ...(output ? { output } : {}), module: { ...docsConfig.module, rules } };
     },
     getPathsToWatch() {
       // Never the view folder: the sync rewrites it, and watching it would reload forever.
