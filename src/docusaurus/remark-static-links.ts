@@ -3,10 +3,10 @@
  * folder at the URL the asset is served at: `../../../static/img/a.png` or `/static/img/a.png` in a
  * page become `/img/a.png`, which Docusaurus resolves from the cache's static folder (a site static
  * directory) and bundles. On an overlay user's page, relative links to other pages point at the base
- * pages (the user's view holds only their own pages). The URL decisions are pure (layout.ts).
+ * pages (the user's view holds only their own pages). The URL decisions are pure (cache-layout.ts).
  */
 import { relative, sep } from "node:path";
-import { bookPathOfViewFile, rewriteAssetUrl, rewriteOverlayPageLink } from "./layout.js";
+import { bookPathOfViewFile, rewriteAssetUrl, rewriteOverlayPageLink } from "./cache-layout.js";
 
 interface Node {
   type: string;
