@@ -1,14 +1,13 @@
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import { link, mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
-import { randomUUID } from "node:crypto";
-import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { PfsError } from "../errors/index.js";
+import { TEMP_FILE, tempFileFor, writeFileAtomic, type AtomicContent } from "../fsutil/index.js";
 import type { IncompleteUpload, ObjectInfo, ObjectStorage } from "./types.js";
 
 /** `<target>.<uuid>.tmp`: where `atomically` writes before the rename. Only these are ours to clean up. */
-const PARTIAL_FILE = /\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
+const PARTIAL_FILE = TEMP_FILE;
 
 function storageError(op: string, key: string, err: unknown): PfsError {
   const code = (err as NodeJS.ErrnoException)?.code;
@@ -38,26 +37,22 @@ export class LocalObjectStorage implements ObjectStorage {
     }
   }
 
-  private async atomically(key: string, write: (tmp: string) => Promise<void>): Promise<void> {
-    const target = this.file(key);
-    const tmp = `${target}.${randomUUID()}.tmp`; // matches PARTIAL_FILE, so a writer's death leaves something gc finds
+  /** The temp name matches PARTIAL_FILE, so a writer's death leaves something gc finds. */
+  private async atomically(key: string, content: AtomicContent): Promise<void> {
     try {
-      await mkdir(dirname(target), { recursive: true });
-      await write(tmp);
-      await rename(tmp, target);
+      await writeFileAtomic(this.file(key), content);
     } catch (err) {
-      await rm(tmp, { force: true }).catch(() => {});
       throw err instanceof PfsError ? err : storageError("write", key, err);
     }
   }
 
   putBuffer(key: string, body: Buffer): Promise<void> {
-    return this.atomically(key, (tmp) => writeFile(tmp, body, { flag: "wx" }));
+    return this.atomically(key, body);
   }
 
   async putIfAbsent(key: string, body: Buffer): Promise<boolean> {
     const target = this.file(key);
-    const tmp = `${target}.${randomUUID()}.tmp`;
+    const tmp = tempFileFor(target);
     try {
       await mkdir(dirname(target), { recursive: true });
       await writeFile(tmp, body, { flag: "wx" });
@@ -73,7 +68,7 @@ export class LocalObjectStorage implements ObjectStorage {
   }
 
   putStream(key: string, body: Readable): Promise<void> {
-    return this.atomically(key, (tmp) => pipeline(body, createWriteStream(tmp, { flags: "wx" })));
+    return this.atomically(key, body);
   }
 
   async getStream(key: string): Promise<Readable> {

@@ -1,12 +1,8 @@
-/** The local side of import, export and validate: walking a folder, hashing files, writing atomically. */
-import { createReadStream } from "node:fs";
-import { lstat, mkdir, readdir, rename, rm, rmdir } from "node:fs/promises";
-import { createWriteStream } from "node:fs";
-import { dirname, join, relative, sep } from "node:path";
-import { pipeline } from "node:stream/promises";
-import type { Readable } from "node:stream";
+/** The local side of import, export and validate: walking a folder, hashing files (disk helpers: src/fsutil). */
+import { lstat, readdir } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
 import pLimit from "p-limit";
-import { HashingStream } from "../hashing/index.js";
+import { hashFile } from "../fsutil/index.js";
 import { PfsError } from "../errors/index.js";
 import { docsToBookPath, isHidden, type SourceRoot } from "../books/layout.js";
 import type { LocalFile } from "../books/plan.js";
@@ -32,14 +28,6 @@ export async function walkFolder(dir: string): Promise<FolderEntry[]> {
     out.push({ rel, abs, kind: d.isFile() ? "file" : d.isSymbolicLink() ? "symlink" : "other" });
   }
   return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-}
-
-export async function hashFile(abs: string): Promise<{ hash: string; size: number }> {
-  const hashing = new HashingStream();
-  await pipeline(createReadStream(abs), hashing, async function* (source) {
-    for await (const _chunk of source) yield* [];
-  });
-  return { hash: hashing.digest(), size: hashing.size };
 }
 
 export interface SourceFile extends LocalFile {
@@ -95,31 +83,4 @@ export async function collectSources(
     ),
   );
   return { files, skipped };
-}
-
-/** Writes a stream to `target` through a temporary file and a rename, so a reader never sees half a file. */
-export async function writeAtomically(target: string, body: Readable): Promise<void> {
-  await mkdir(dirname(target), { recursive: true });
-  const temp = `${target}.pfs-${process.pid}-${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    await pipeline(body, createWriteStream(temp));
-    await rename(temp, target);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
-}
-
-/** Removes a file and then its parent folders while they are empty, never going above `root`. */
-export async function removeAndPrune(root: string, abs: string): Promise<void> {
-  await rm(abs, { force: true });
-  let dir = dirname(abs);
-  while (dir.length > root.length && dir.startsWith(root)) {
-    try {
-      await rmdir(dir);
-    } catch {
-      return;
-    }
-    dir = dirname(dir);
-  }
 }

@@ -10,7 +10,7 @@
  */
 import { resolve } from "node:path";
 import { PfsError } from "../errors/index.js";
-import { VIEW_DIR } from "./layout.js";
+import { VIEW_DIR } from "./cache-layout.js";
 import { DEFAULT_OPTIONS, OWN_OPTIONS_SCHEMA, splitOptions, type Options, type PanaversityPluginOptions } from "./options.js";
 import { syncBook } from "./sync.js";
 import { syncOptionsOf } from "./index.js";

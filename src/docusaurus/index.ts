@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import type { LoadContext, Plugin } from "@docusaurus/types";
 import type { LoadedContent as DocsContent, PluginOptions as DocsPluginOptions } from "@docusaurus/plugin-content-docs";
 import { loadDocsPluginModule } from "./docs-module.js";
-import { RELOAD_TRIGGER_FILE, SIDEBARS_FILE, STATIC_DIR, VIEW_DIR } from "./layout.js";
+import { RELOAD_TRIGGER_FILE, SIDEBARS_FILE, STATIC_DIR, VIEW_DIR } from "./cache-layout.js";
 import { type PanaversityPluginOptions, type PluginOptions } from "./options.js";
 import { formatLoadLine, pluginMetrics, recordLoad } from "./report.js";
 import remarkStaticLinks from "./remark-static-links.js";
@@ -22,7 +22,8 @@ import { OVERLAY_ROUTES_KEY, mergeRouteMaps, personalizeDocs, type DocLike, type
 import { sidebarsDefinition, wrapSidebarItemsGenerator } from "./sidebar.js";
 import { attachSummaries } from "./summaries.js";
 import { currentFingerprint, syncBook, type SyncOptions, type SyncResult } from "./sync.js";
-import { writeAtomic, writeIfChanged } from "./cache-fs.js";
+import { writeIfChanged } from "./cache-fs.js";
+import { writeFileAtomic } from "../fsutil/index.js";
 import { LIVE_KEY, liveConfig, liveHeadTags, liveRoutes } from "./live.js";
 
 // A CommonJS package: required, not imported by name (see options.ts).
@@ -135,7 +136,7 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
   await mkdir(staticDir, { recursive: true });
   addStaticDirectory(context.siteConfig, staticDir);
   // The dev server watches this file (it is only ever written when the store changed).
-  if (!existsSync(triggerFile)) await writeAtomic(triggerFile, "{}\n");
+  if (!existsSync(triggerFile)) await writeFileAtomic(triggerFile, "{}\n");
 
   let sidebarPath = options.docs.sidebarPath;
   if (sidebarPath === undefined) {
@@ -207,7 +208,7 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
           poll: () => currentFingerprint(syncOptions),
           onChange: async (fingerprint) => {
             logger.info(`[panaversity-fs] ${options.bookId} changed in the store; reloading.`);
-            await writeAtomic(triggerFile, JSON.stringify({ fingerprint, at: new Date().toISOString() }) + "\n");
+            await writeFileAtomic(triggerFile, JSON.stringify({ fingerprint, at: new Date().toISOString() }) + "\n");
           },
           onError: (err) => logger.warn(`[panaversity-fs] polling ${options.bookId} failed (will keep trying): ${(err as Error).message}`),
         });

@@ -4,7 +4,7 @@
  * Pure; index.ts wires it into global data, the client modules and the <head>.
  */
 import { isAbsolute, relative, resolve, sep } from "node:path";
-import { USER_VIEWS_DIR } from "./layout.js";
+import { USER_VIEWS_DIR } from "./cache-layout.js";
 import type { PluginOptions } from "./options.js";
 import { LIVE_KEY, normalizeRoute, pendingHeadScript, type LiveConfig } from "./client/live-state.js";
 

@@ -8,7 +8,7 @@ import type { PluginOptions as DocsPluginOptions } from "@docusaurus/plugin-cont
 import { BOOK_ID_PATTERN, USER_ID_PATTERN } from "../paths/index.js";
 import type { StorageConfig } from "../store/config.js";
 import { loadDocsPluginModule } from "./docs-module.js";
-import { VIEW_DIR } from "./layout.js";
+import { VIEW_DIR } from "./cache-layout.js";
 
 // CommonJS packages are loaded with require: Node's ESM loader cannot see their named exports (`Joi` is
 // defined by a getter), and require behaves the same under Node ESM, require(esm) and Docusaurus' jiti.

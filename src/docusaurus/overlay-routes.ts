@@ -7,7 +7,7 @@
  * one. The per-user route map (base route → user route) is O(overlays); the client module uses it to keep
  * a reader of user X's book on X's pages (see client/overlay-navigation.ts).
  */
-import { USER_VIEWS_DIR } from "./layout.js";
+import { USER_VIEWS_DIR } from "./cache-layout.js";
 import type { RouteMaps } from "./client/reader.js";
 
 export { OVERLAY_ROUTES_KEY } from "./client/reader.js";

@@ -3,7 +3,7 @@
  * folder at the URL the asset is served at: `../../../static/img/a.png` or `/static/img/a.png` in a
  * page become `/img/a.png`, which Docusaurus resolves from the cache's static folder (a site static
  * directory) and bundles. On an overlay user's page, relative links to other pages point at the base
- * pages (the user's view holds only their own pages). The URL decisions are pure (layout.ts).
+ * pages (the user's view holds only their own pages). The URL decisions are pure (cache-layout.ts).
  *
  * Images next to lessons: `pfs import` stores `01-Part/01-Ch/img/a.png` (beside the lesson) as
  * `static/img/01-Part/01-Ch/img/a.png` (books/layout.ts), so the lesson's `./img/a.png` does not resolve
@@ -13,7 +13,7 @@
 import { existsSync } from "node:fs";
 import { join, posix, relative, sep } from "node:path";
 import { docsToBookPath } from "../books/layout.js";
-import { bookPathOfViewFile, rewriteAssetUrl, rewriteOverlayPageLink } from "./layout.js";
+import { bookPathOfViewFile, rewriteAssetUrl, rewriteOverlayPageLink } from "./cache-layout.js";
 
 interface Node {
   type: string;

@@ -7,7 +7,7 @@
  *  - book-level front-matter pages (content/preface.md …) without a sidebar_position come first.
  */
 import type { SidebarItemsGeneratorOption, NormalizedSidebarItem } from "@docusaurus/plugin-content-docs/src/sidebars/types.js";
-import { USER_VIEWS_DIR } from "./layout.js";
+import { USER_VIEWS_DIR } from "./cache-layout.js";
 
 export const MAIN_SIDEBAR = "book";
 

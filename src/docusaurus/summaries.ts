@@ -4,7 +4,7 @@
  * page reads it with `useDoc().metadata.frontMatter.summary`. Summaries are never compiled as MDX.
  */
 import { basename } from "node:path";
-import { bookPathOfViewFile, mainViewKey, userViewKey } from "./layout.js";
+import { bookPathOfViewFile, mainViewKey, userViewKey } from "./cache-layout.js";
 
 interface DocLike {
   source: string;

@@ -14,7 +14,7 @@ import type { JournalIo, LoadPlan } from "../store/plan.js";
 import { manifestHash as manifestHashOf } from "../store/manifest.js";
 import { PfsError, isPfsError } from "../errors/index.js";
 import { sha256Hex } from "../hashing/index.js";
-import { MANIFEST_FILE, REPORT_FILE, STATIC_DIR, VIEW_DIR, desiredState, objectFile, type BookFile, type DesiredState } from "./layout.js";
+import { MANIFEST_FILE, REPORT_FILE, STATIC_DIR, VIEW_DIR, desiredState, objectFile, type BookFile, type DesiredState } from "./cache-layout.js";
 import {
   CACHE_MANIFEST_VERSION,
   applyLoadPlan,
@@ -28,8 +28,9 @@ import {
   viewsOf,
   type CacheManifest,
   type FileStat,
-} from "./plan.js";
-import { hashFile, listObjects, placeObject, readManifest, removeAndPrune, statOrNull, walkFiles, writeAtomic, writeVerified } from "./cache-fs.js";
+} from "./cache-plan.js";
+import { listObjects, placeObject, readManifest, statOrNull, walkFiles, writeVerified } from "./cache-fs.js";
+import { hashFile, removeAndPrune, writeFileAtomic } from "../fsutil/index.js";
 import type { LoadMode, LoadStats } from "./report.js";
 
 export interface SyncOptions {
@@ -186,7 +187,7 @@ async function syncWith(store: Store, opts: SyncOptions, started: number): Promi
   const views = viewsOf(base, plan.overlays, opts);
   const desired = desiredState(views, { includeSummaries: opts.includeSummaries });
   const limit = pLimit(opts.concurrency);
-  await writeAtomic(join(cacheDir, LOAD_MARKER_FILE), `${new Date().toISOString()}\n`);
+  await writeFileAtomic(join(cacheDir, LOAD_MARKER_FILE), `${new Date().toISOString()}\n`);
 
   // 1. What to do: from a walk of the whole cache (full), or from the manifest and the plan alone (delta,
   // where only the objects of the targets it writes are stat-ed).
@@ -228,7 +229,7 @@ async function syncWith(store: Store, opts: SyncOptions, started: number): Promi
   await Promise.all(
     objectPlan.verify.map((hash) =>
       limit(async () => {
-        if ((await hashFile(join(cacheDir, objectFile(hash)))) === hash) return;
+        if ((await hashFile(join(cacheDir, objectFile(hash)))).hash === hash) return;
         opts.warn?.(`panaversity-fs: cached object ${hash} is corrupt; fetching it again.`);
         await rm(join(cacheDir, objectFile(hash)), { force: true });
         missing.push(hash);
@@ -261,7 +262,7 @@ async function syncWith(store: Store, opts: SyncOptions, started: number): Promi
 
   // 4. The manifest, last: it describes only what is really on disk now.
   const manifest = buildManifest(opts, { views: views.map((v) => v.key), desired, plan, base, fingerprint, targetStats, written, objectStats });
-  await writeAtomic(join(cacheDir, MANIFEST_FILE), JSON.stringify(manifest));
+  await writeFileAtomic(join(cacheDir, MANIFEST_FILE), JSON.stringify(manifest));
   for (const hash of dropObjects) await rm(join(cacheDir, objectFile(hash)), { force: true });
   await rm(join(cacheDir, LOAD_MARKER_FILE), { force: true });
 
@@ -365,7 +366,7 @@ async function readSummaries(cacheDir: string, desired: Pick<DesiredState, "summ
 }
 
 async function writeReport(cacheDir: string, stats: LoadStats): Promise<void> {
-  await writeAtomic(join(cacheDir, REPORT_FILE), JSON.stringify({ ...stats, at: new Date().toISOString() }, null, 2) + "\n");
+  await writeFileAtomic(join(cacheDir, REPORT_FILE), JSON.stringify({ ...stats, at: new Date().toISOString() }, null, 2) + "\n");
 }
 
 /**
@@ -386,7 +387,7 @@ async function loadFromCache(opts: SyncOptions, cause: PfsError, started: number
   for (const target of onDisk.keys()) if (!manifest.targets[target]) refuse(`${target} is not part of the last complete load (a load was interrupted)`);
   for (const [target, entry] of Object.entries(manifest.targets)) {
     if (!onDisk.has(target)) refuse(`${target} (${entry.bookPath}) is missing`);
-    if ((await hashFile(join(opts.cacheDir, target))) !== entry.hash) refuse(`${target} (${entry.bookPath}) does not match its hash (corrupt)`);
+    if ((await hashFile(join(opts.cacheDir, target))).hash !== entry.hash) refuse(`${target} (${entry.bookPath}) does not match its hash (corrupt)`);
   }
   let summaries: Map<string, string>;
   try {

@@ -1,10 +1,10 @@
 /** pfs books / snapshot / plan / archive / gc: the library's book-level operations on the command line. */
 import { createWriteStream } from "node:fs";
-import { rename, rm } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
 import type { Command } from "commander";
 import { PfsError } from "../../errors/index.js";
+import { writeFileAtomic } from "../../fsutil/index.js";
 import { assertBookId } from "../../paths/index.js";
 import type { ArchiveScope } from "../../store/archive.js";
 import { action, printJson, wantsJson, withStore } from "../context.js";
@@ -94,15 +94,13 @@ export function registerBookCommands(program: Command): void {
               cb(null, chunk);
             },
           });
-          const temp = `${opts.output}.part`;
           try {
-            await pipeline(zip, meter, createWriteStream(temp));
-            const s = await zip.summary;
-            await rename(temp, opts.output);
-            return { ...s, zipBytes: bytes, output: opts.output };
-          } catch (err) {
-            await rm(temp, { force: true });
-            throw err;
+            let s: Awaited<typeof zip.summary> | undefined;
+            await writeFileAtomic(opts.output, async (temp) => {
+              await pipeline(zip, meter, createWriteStream(temp));
+              s = await zip.summary;
+            });
+            return { ...s!, zipBytes: bytes, output: opts.output };
           } finally {
             progress.stop();
           }

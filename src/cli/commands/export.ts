@@ -7,7 +7,8 @@ import { assertBookId, assertUserId } from "../../paths/index.js";
 import { bookToDocsPath, docsToBookPath } from "../../books/layout.js";
 import { planExport } from "../../books/plan.js";
 import { action, printJson, wantsJson, withStore } from "../context.js";
-import { hashFile, removeAndPrune, walkFolder, writeAtomically } from "../local-files.js";
+import { hashFile, removeAndPrune, writeFileAtomic } from "../../fsutil/index.js";
+import { walkFolder } from "../local-files.js";
 import { formatBytes, progressBar } from "../progress.js";
 
 export function registerExportCommand(program: Command): void {
@@ -47,13 +48,13 @@ export function registerExportCommand(program: Command): void {
               ...plan.write.map((f) =>
                 limit(async () => {
                   const { stream } = await store.readStream({ bookId, path: f.path, userId: opts.user });
-                  await writeAtomically(join(root, f.local), stream);
+                  await writeFileAtomic(join(root, f.local), stream);
                   progress.tick(f.size);
                 }),
               ),
               ...plan.remove.map((rel) =>
                 limit(async () => {
-                  await removeAndPrune(root, join(root, rel));
+                  await removeAndPrune(join(root, rel), root);
                   progress.tick();
                 }),
               ),

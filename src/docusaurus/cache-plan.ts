@@ -5,7 +5,7 @@
  */
 import { sha256Hex } from "../hashing/index.js";
 import type { OverlayFile, SizedPlanFile } from "../store/plan.js";
-import { mainViewKey, userViewKey, userViewPrefix, type BookFile, type DesiredState, type ViewSpec } from "./layout.js";
+import { mainViewKey, userViewKey, userViewPrefix, type BookFile, type DesiredState, type ViewSpec } from "./cache-layout.js";
 
 /** 2: the manifest holds the base file list and overlays, so a load can apply a delta plan to it. */
 export const CACHE_MANIFEST_VERSION = 2;
