@@ -411,9 +411,13 @@ describe("archives: capped per token and in total; a client that stops reading f
     let closed = false;
     s.on("close", () => (closed = true));
     let got = 0;
+    let stopped = false;
     s.on("data", (d) => {
       got += d.length;
-      if (got > 64 * 1024) s.pause(); // read a little, then stop reading (but keep the connection)
+      if (got > 64 * 1024 && !stopped) {
+        stopped = true;
+        s.pause(); // read a little, then stop reading (but keep the connection)
+      }
     });
     s.write(`GET /v1/books/book-z/archive?scope=assets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN}\r\n\r\n`);
     const spools = async () => (await readdir(spoolRoot)).filter((n) => n.startsWith("pfs-archive-"));

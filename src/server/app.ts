@@ -188,8 +188,8 @@ export function createPfsServer(opts: ServerOptions): Server {
     archives: new ConcurrencyLimit(opts.archivesPerToken ?? 2, opts.archivesTotal ?? 8),
   };
   const server = createServer(
-    // Timeouts are enforced on each check interval: check often enough for the header timeout to mean something.
-    { headersTimeout, requestTimeout: opts.requestTimeoutMs ?? 15 * 60_000, connectionsCheckingInterval: Math.max(250, Math.min(30_000, headersTimeout / 2)) },
+    // Timeouts are enforced on each check interval: a slow-header client is cut within 1.25 × headersTimeout (≤ +5 s).
+    { headersTimeout, requestTimeout: opts.requestTimeoutMs ?? 15 * 60_000, connectionsCheckingInterval: Math.max(250, Math.min(5_000, headersTimeout / 4)) },
     (req, res) => {
       const requestId = randomUUID();
       res.setHeader("x-request-id", requestId);
