@@ -110,7 +110,8 @@ describe("the HTTP server against a real store", () => {
     expect(await ada.text()).toBe("ada's");
     const snap = (await (await call("GET", "/v1/books/srv-book/snapshot", { token: TOKEN_A })).json()) as { files: { path: string }[] };
     expect(snap.files.map((f) => f.path)).toEqual([PATH]);
-    const metrics = await (await call("GET", "/metrics")).text();
+    expect((await call("GET", "/metrics")).status).toBe(401); // book ids are label values: admin tokens only
+    const metrics = await (await call("GET", "/metrics", { token: TOKEN_A })).text();
     expect(metrics).toMatch(/panaversityfs_write_total\{status="ok",mode="created"\} \d+/);
   });
 });

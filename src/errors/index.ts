@@ -13,6 +13,8 @@ export const ERROR_CODES = [
   "STORAGE_UNAVAILABLE",
   "JOURNAL_UNAVAILABLE",
   "INTEGRITY_ERROR",
+  /** Too many calls of one kind at once or in a short time (archives, refused calls); retry later. */
+  "RATE_LIMITED",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -32,6 +32,24 @@ export interface JournalOptions {
   poolSize?: number;
   /** Embedded journal only: how long to wait for another process's lock, and who to tell once. */
   lock?: LockOptions;
+  /**
+   * Longest a single query may run before the database cancels it (default PFS_STATEMENT_TIMEOUT_MS,
+   * else 5 s; 0 turns it off). Migrations run without it. PGlite runs queries in-process and cannot
+   * cancel one, so for the embedded journal the bounds on caller input are what keep queries short.
+   */
+  statementTimeoutMs?: number;
+}
+
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 5_000;
+/** PostgreSQL's SQLSTATE for "canceling statement due to statement timeout". */
+const QUERY_CANCELED = "57014";
+
+export function statementTimeoutMs(given: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = given ?? (env.PFS_STATEMENT_TIMEOUT_MS ? Number(env.PFS_STATEMENT_TIMEOUT_MS) : DEFAULT_STATEMENT_TIMEOUT_MS);
+  if (!Number.isInteger(raw) || raw < 0 || raw > 2_147_483_647) {
+    throw new PfsError("INVALID_ARGUMENT", `The statement timeout (PFS_STATEMENT_TIMEOUT_MS) must be a whole number of milliseconds ≥ 0; got ${JSON.stringify(given ?? env.PFS_STATEMENT_TIMEOUT_MS)}.`);
+  }
+  return raw;
 }
 
 /** drizzle-kit writes migrations to the top-level folder; src/ and dist/ are at the same depth. */
@@ -49,19 +67,37 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** The SQLSTATE of a driver error, also when drizzle wraps it (its `cause`). */
+function sqlState(err: unknown): unknown {
+  for (let e = err as { code?: unknown; cause?: unknown } | null, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === "string") return e.code;
+  }
+  return undefined;
+}
+
 export function journalError(err: unknown, where: string): PfsError {
   if (err instanceof PfsError) return err;
+  if (sqlState(err) === QUERY_CANCELED) {
+    return new PfsError(
+      "JOURNAL_UNAVAILABLE",
+      "The journal query took too long and was cancelled (statement timeout); narrow it (a book, a time range, a simpler path glob) and retry.",
+      { reason: "statement-timeout" },
+      { cause: err },
+    );
+  }
   const message = err instanceof Error ? err.message : String(err);
   return new PfsError("JOURNAL_UNAVAILABLE", `The journal (${where}) failed: ${message}`, {}, { cause: err });
 }
 
 export async function openJournal(opts: JournalOptions): Promise<Journal> {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10) : openPglite(opts.pgliteDir ?? ".panaversity/journal", opts.lock);
+  const timeout = statementTimeoutMs(opts.statementTimeoutMs);
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10, timeout) : openPglite(opts.pgliteDir ?? ".panaversity/journal", opts.lock, timeout);
 }
 
-async function openPostgres(url: string, poolSize: number): Promise<Journal> {
+async function openPostgres(url: string, poolSize: number, timeoutMs: number): Promise<Journal> {
   const description = `PostgreSQL ${redactUrl(url)}`;
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000 });
+  // statement_timeout is a startup parameter: every pooled connection has it from its first query.
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000, statement_timeout: timeoutMs });
   pool.on("error", () => {}); // an idle client dropped by the server must not crash the process
   // A checked-out client has no listener of its own: without this, a connection dropped inside a
   // transaction emits an unhandled "error" and kills the process. The query in flight still rejects.
@@ -69,11 +105,14 @@ async function openPostgres(url: string, poolSize: number): Promise<Journal> {
   try {
     const client = await pool.connect();
     try {
+      // Waiting for another opener's migration, or migrating a large table, may take longer than a query may.
+      await client.query("SET statement_timeout = 0");
       await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
       try {
         await migratePg(drizzlePg(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
       } finally {
         await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]);
+        await client.query("RESET statement_timeout");
       }
     } finally {
       client.release();
@@ -86,7 +125,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Journal> {
   return { kind: "postgres", db, description, close: () => pool.end() };
 }
 
-async function openPglite(dir: string, lock: LockOptions = {}): Promise<Journal> {
+async function openPglite(dir: string, lock: LockOptions = {}, timeoutMs = DEFAULT_STATEMENT_TIMEOUT_MS): Promise<Journal> {
   const description = `embedded PGlite at ${dir}`;
   await mkdir(dir, { recursive: true });
   const release = await acquireLockFile(join(dir, "..", `${dir.split(/[\\/]/).pop()}.lock`), lock);
@@ -95,6 +134,8 @@ async function openPglite(dir: string, lock: LockOptions = {}): Promise<Journal>
     client = await PGlite.create(dir);
     const db = drizzlePglite(client, { schema });
     await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    // Set for parity (and for PGlite builds that can cancel); the current one runs each query to its end.
+    await client.query(`SET statement_timeout = ${timeoutMs}`);
     const opened = client;
     return {
       kind: "pglite",

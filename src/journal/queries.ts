@@ -1,5 +1,5 @@
 /** Every SQL statement of the journal, each a small function over a database or a transaction. */
-import { and, asc, desc, eq, gt, gte, like, lt, lte, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, inArray, like, lt, lte, sql, type SQL } from "drizzle-orm";
 import { BASE_USER } from "../paths/index.js";
 import { auditLog, bookHead, bookManifest, fileJournal } from "./schema.js";
 import { auditEntryHash, type AuditFields, type ChainEntry } from "./audit-chain.js";
@@ -119,6 +119,8 @@ export interface AuditFilter {
   agentId?: string;
   operation?: string;
   userId?: string;
+  /** Only entries of these users (the base is BASE_USER): what the caller may see. */
+  userIn?: readonly string[];
   status?: string;
   since?: Date;
   until?: Date;
@@ -136,6 +138,7 @@ export async function queryAudit(tx: Tx, f: AuditFilter): Promise<AuditRow[]> {
     f.agentId !== undefined ? eq(auditLog.agentId, f.agentId) : undefined,
     f.operation !== undefined ? eq(auditLog.operation, f.operation) : undefined,
     f.userId !== undefined ? eq(auditLog.userId, f.userId) : undefined,
+    f.userIn !== undefined ? inArray(auditLog.userId, [...f.userIn]) : undefined,
     f.status !== undefined ? eq(auditLog.status, f.status) : undefined,
     f.since !== undefined ? gte(auditLog.at, f.since) : undefined,
     f.until !== undefined ? lte(auditLog.at, f.until) : undefined,

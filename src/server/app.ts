@@ -5,7 +5,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { PfsError, isPfsError } from "../errors/index.js";
 import { BASE_USER, parsePath } from "../paths/index.js";
@@ -13,7 +12,10 @@ import type { Store } from "../store/store.js";
 import type { ArchiveScope } from "../store/archive.js";
 import type { AuditQuery } from "../store/audit-query.js";
 import { scopeFor, type TokenTable } from "./auth.js";
-import { authorize, seesUser, type Action, type Scope } from "./scopes.js";
+import { authorize, seesUser, visibleUsers, type Action, type Scope } from "./scopes.js";
+import { closeIfBodyUnread, destroyWhenStalled, requestBody } from "./connection-hygiene.js";
+import { refuse, refusalBuckets, type RefusalLimits } from "./refusals.js";
+import { ConcurrencyLimit, type TokenBuckets } from "./rate-limit.js";
 import { clientError, logLine } from "./errors.js";
 import { mimeTypeOf } from "./mime.js";
 import { expectedHashFrom, httpStatus, route, type Route } from "./routes.js";
@@ -24,6 +26,7 @@ import { handleReader, type ReaderContext } from "./reader-routes.js";
 
 export interface ServerOptions {
   store: Store;
+  /** Read on every request: assigning a new table reloads the tokens (pfs serve does on SIGHUP). */
   tokens: TokenTable;
   /** Open connections at most (default 256); more are refused at once so descriptors stay free for real work. */
   maxConnections?: number;
@@ -38,6 +41,19 @@ export interface ServerOptions {
   corsOrigins?: readonly string[];
   /** Where server-side error lines go (default console.error). */
   log?: (line: string) => void;
+  /** Archives running at once per token (default 2) and in all (default 8); more get 429 RATE_LIMITED. */
+  archivesPerToken?: number;
+  archivesTotal?: number;
+  /** An archive whose client reads nothing for this long is cut and its spool freed (default 30 s). */
+  archiveStallMs?: number;
+  /** Refused calls per token: burst and refill (see refusals.ts). */
+  refusals?: RefusalLimits;
+}
+
+/** Per-server state: the limits are in memory, one set per listener. */
+interface Limits {
+  refusals: TokenBuckets;
+  archives: ConcurrencyLimit;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 256;
@@ -62,8 +78,9 @@ function auditQuery(q: Record<string, string>): AuditQuery {
 function actionOf(r: Route): Action | null {
   switch (r.op) {
     case "health":
-    case "metrics":
       return null;
+    case "metrics":
+      return { op: "admin" };
     case "audit":
       return { op: "audit", bookId: r.query.bookId, userId: r.query.userId };
     case "plan":
@@ -81,38 +98,28 @@ function actionOf(r: Route): Action | null {
   }
 }
 
-async function authorized(store: Store, scope: Scope, r: Route, action: Action): Promise<void> {
+async function authorized(store: Store, limits: Limits, scope: Scope, r: Route, action: Action): Promise<void> {
   const decision = authorize(scope, action);
-  if (decision.ok) return;
-  const error = new PfsError("FORBIDDEN", decision.message, { scope: decision.scope });
-  const bookId = "bookId" in action ? action.bookId : undefined;
-  if (bookId !== undefined) {
-    const path = "path" in r ? r.path : undefined;
-    await store.recordRefused({ operation: r.op, bookId, path, userId: "userId" in action ? action.userId : undefined, agentId: scope.agentId }, error);
-  }
-  throw error;
+  if (!decision.ok) await refuse(store, limits.refusals, scope, action, decision, "path" in r ? r.path : undefined);
 }
 
-async function handle(opts: ServerOptions & { reader: ReaderContext }, r: Route, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(opts: ServerOptions & { reader: ReaderContext }, limits: Limits, r: Route, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { store } = opts;
+  if (r.op === "health") return sendJson(res, 200, { ok: true });
+  // Readers sign in with the site's OpenID Connect provider, not an agent token.
+  if (r.op === "reader-list" || r.op === "reader-page") return handleReader(opts.reader, r, req, res);
+  if (r.op === "metrics" && opts.serveMetrics === false) throw new PfsError("NOT_FOUND", "Metrics are served on their own listener.");
+  const scope = scopeFor(opts.tokens, req.headers.authorization);
+  await authorized(store, limits, scope, r, actionOf(r)!);
+  const agentId = scope.agentId;
   switch (r.op) {
-    case "reader-list":
-    case "reader-page":
-      return handleReader(opts.reader, r, req, res);
-    case "health":
-      return sendJson(res, 200, { ok: true });
     case "metrics": {
-      if (opts.serveMetrics === false) throw new PfsError("NOT_FOUND", "Metrics are served on their own listener.");
+      // Book ids are label values: on the main listener only admin tokens see them.
       const text = await store.metrics();
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
       res.end(text);
       return;
     }
-  }
-  const scope = scopeFor(opts.tokens, req.headers.authorization);
-  await authorized(store, scope, r, actionOf(r)!);
-  const agentId = scope.agentId;
-  switch (r.op) {
     case "list":
       return sendJson(res, 200, await store.list({ bookId: r.bookId, prefix: r.prefix, userId: r.userId }));
     case "snapshot":
@@ -120,8 +127,8 @@ async function handle(opts: ServerOptions & { reader: ReaderContext }, r: Route,
     case "plan":
       return sendJson(res, 200, await store.planBuild({ bookId: r.bookId, targetManifestHash: r.targetManifestHash }));
     case "audit": {
-      const page = await store.audit(auditQuery(r.query));
-      // Entries about users outside the scope are left out (the cursor still pages through everything).
+      // Entries about users outside the scope are left out in the query, so neither the page nor its cursor shows them.
+      const page = await store.audit({ ...auditQuery(r.query), visibleUsers: visibleUsers(scope) });
       return sendJson(res, 200, { ...page, entries: page.entries.filter((e) => seesUser(scope, e.userId ?? BASE_USER)) });
     }
     case "verify":
@@ -142,8 +149,8 @@ async function handle(opts: ServerOptions & { reader: ReaderContext }, r: Route,
     }
     case "write": {
       const expectedHash = expectedHashFrom(req.headers["if-match"]);
-      // Through a PassThrough: if the store refuses early and drops the body, the socket stays usable for the answer.
-      const content = req.pipe(new PassThrough());
+      // A client that drops the upload fails this stream, so the store's write ends and cleans up at once.
+      const content = requestBody(req);
       const result = await store.write({ bookId: r.bookId, path: r.path, userId: r.userId, content, expectedHash, agentId });
       return sendJson(res, result.mode === "created" ? 201 : 200, result);
     }
@@ -152,7 +159,14 @@ async function handle(opts: ServerOptions & { reader: ReaderContext }, r: Route,
       return sendJson(res, 200, await store.delete({ bookId: r.bookId, path: r.path, userId: r.userId, expectedHash, agentId }));
     }
     case "archive": {
+      const slot = limits.archives.acquire(agentId);
+      if (!slot.ok) {
+        const which = slot.limit === "per-token" ? `${limits.archives.perKey} per token` : `${limits.archives.total} in all`;
+        throw new PfsError("RATE_LIMITED", `Too many archives at once (at most ${which}); retry when one has finished.`, { retryAfter: 5 });
+      }
+      res.once("close", slot.release);
       const archive = store.archive({ bookId: r.bookId, scope: r.scope as ArchiveScope, userId: r.userId });
+      destroyWhenStalled(res, opts.archiveStallMs ?? 30_000);
       res.writeHead(200, {
         "content-type": "application/zip",
         "content-disposition": `attachment; filename="${r.bookId}-${r.scope}.zip"`,
@@ -169,20 +183,27 @@ function sendError(opts: ServerOptions, req: IncomingMessage, res: ServerRespons
   const secrets = [opts.store.ctx.journal.description, opts.store.ctx.blobs.storage.description];
   const { status, body, logged } = clientError(err, requestId, secrets, httpStatus);
   if (logged) (opts.log ?? console.error)(logLine(requestId, req.method, req.url, status, err));
+  if (res.destroyed) return;
   if (res.headersSent) {
     // Mid-body: cut the connection so the client cannot mistake a partial body for a complete one.
     res.destroy();
     return;
   }
+  closeIfBodyUnread(req, res);
+  if (typeof body.retryAfter === "number") res.setHeader("retry-after", String(body.retryAfter));
   sendJson(res, status, { error: body });
 }
 
 export function createPfsServer(opts: ServerOptions): Server {
   const headersTimeout = opts.headersTimeoutMs ?? 30_000;
   const withReader = { ...opts, reader: { store: opts.store, verifier: opts.readers, cache: new RenderCache() } };
+  const limits: Limits = {
+    refusals: refusalBuckets(opts.refusals),
+    archives: new ConcurrencyLimit(opts.archivesPerToken ?? 2, opts.archivesTotal ?? 8),
+  };
   const server = createServer(
-    // Timeouts are enforced on each check interval: check often enough for the header timeout to mean something.
-    { headersTimeout, requestTimeout: opts.requestTimeoutMs ?? 15 * 60_000, connectionsCheckingInterval: Math.max(250, Math.min(30_000, headersTimeout / 2)) },
+    // Timeouts are enforced on each check interval: a slow-header client is cut within 1.25 × headersTimeout (≤ +5 s).
+    { headersTimeout, requestTimeout: opts.requestTimeoutMs ?? 15 * 60_000, connectionsCheckingInterval: Math.max(250, Math.min(5_000, headersTimeout / 4)) },
     (req, res) => {
       const requestId = randomUUID();
       res.setHeader("x-request-id", requestId);
@@ -195,7 +216,7 @@ export function createPfsServer(opts: ServerOptions): Server {
       } catch (err) {
         return sendError(opts, req, res, requestId, err);
       }
-      handle(withReader, r, req, res).catch((err) => sendError(opts, req, res, requestId, err));
+      handle(withReader, limits, r, req, res).catch((err) => sendError(opts, req, res, requestId, err));
     },
   );
   server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;

@@ -13,7 +13,12 @@ const GENERIC: Partial<Record<ErrorCode, string>> = {
 };
 
 /** Detail keys safe to show a client (never keys, folders or connection strings). */
-const SAFE_DETAILS = new Set(["currentHash", "path", "bookId", "hash", "scope", "maxBytes", "line", "column", "construct", "violations"]);
+const SAFE_DETAILS = new Set(["currentHash", "path", "bookId", "hash", "scope", "maxBytes", "retryAfter", "reason", "line", "column", "construct", "violations"]);
+
+/** Failures whose cause the client can act on, told in a message without internals. */
+const SAFE_REASONS: Record<string, string> = {
+  "statement-timeout": "The query took too long and was cancelled (statement timeout); narrow it (a book, a time range, a simpler path glob) and retry.",
+};
 
 /** `scheme://user:password@host` → `scheme://***@host`, and `password=…` query parts. */
 export function redactCredentials(text: string): string {
@@ -30,7 +35,8 @@ export interface ClientError {
 export function clientError(err: unknown, requestId: string, secrets: string[], statusOf: (code: ErrorCode) => number): ClientError {
   const error = isPfsError(err) ? err : new PfsError("JOURNAL_UNAVAILABLE", "unexpected failure");
   const status = statusOf(error.code);
-  let message = GENERIC[error.code] ?? (status >= 500 ? "The server failed; see its log." : error.message);
+  const reason = typeof error.details.reason === "string" ? SAFE_REASONS[error.details.reason] : undefined;
+  let message = reason ?? GENERIC[error.code] ?? (status >= 500 ? "The server failed; see its log." : error.message);
   for (const secret of secrets) if (secret) message = message.split(secret).join("the server's storage");
   message = redactCredentials(message);
   const details = Object.fromEntries(Object.entries(error.details).filter(([k]) => SAFE_DETAILS.has(k)));

@@ -9,8 +9,9 @@ import { z } from "zod";
 import { PfsError, isPfsError } from "../errors/index.js";
 import { BASE_USER, assertAgentId, parsePath } from "../paths/index.js";
 import type { Store } from "../store/store.js";
-import { authorize, fullScope, seesUser, type Action, type Scope } from "./scopes.js";
+import { authorize, fullScope, seesUser, visibleUsers, type Action, type Scope } from "./scopes.js";
 import { mimeTypeOf } from "./mime.js";
+import { refuse, refusalBuckets } from "./refusals.js";
 import { clientError, logLine } from "./errors.js";
 import { httpStatus } from "./routes.js";
 import { randomUUID } from "node:crypto";
@@ -45,15 +46,11 @@ export function createMcpServer(store: Store, agent: string | Scope, log: (line:
   const scope = typeof agent === "string" ? fullScope(agent) : agent;
   const agentId = scope.agentId;
   assertAgentId(agentId);
-  /** Refuses (and audits, when the book exists) a call outside the scope. */
+  const refusals = refusalBuckets();
+  /** Refuses a call outside the scope: audited within the token's books, counted otherwise, rate-limited (refusals.ts). */
   const allow = async (action: Action, path?: string) => {
     const d = authorize(scope, action);
-    if (d.ok) return;
-    const error = new PfsError("FORBIDDEN", d.message, { scope: d.scope });
-    const bookId = "bookId" in action ? action.bookId : undefined;
-    const userId = "userId" in action ? action.userId : undefined;
-    if (typeof bookId === "string") await store.recordRefused({ operation: action.op, bookId, path, userId, agentId }, error);
-    throw error;
+    if (!d.ok) await refuse(store, refusals, scope, action, d, path);
   };
   const server = new McpServer({ name: "panaversity-fs", version: "0.1.0" });
   server.registerTool(
@@ -130,8 +127,8 @@ export function createMcpServer(store: Store, agent: string | Scope, log: (line:
     (a) =>
       run(async () => {
         await allow({ op: "audit", bookId: a.bookId, userId: a.userId });
-        const page = await store.audit(a);
-        // Entries about users outside the scope are left out (the cursor still pages through everything).
+        // Entries about users outside the scope are left out in the query: neither the page nor its cursor shows them.
+        const page = await store.audit({ ...a, visibleUsers: visibleUsers(scope) });
         return { ...page, entries: page.entries.filter((e) => seesUser(scope, e.userId ?? BASE_USER)) };
       }),
   );

@@ -109,6 +109,7 @@ const STATUS: Record<ErrorCode, number> = {
   INTEGRITY_ERROR: 500,
   STORAGE_UNAVAILABLE: 503,
   JOURNAL_UNAVAILABLE: 503,
+  RATE_LIMITED: 429,
 };
 
 export function httpStatus(code: ErrorCode): number {

@@ -43,6 +43,11 @@ export function seesUser(scope: Scope, userId: string): boolean {
   return userId === BASE_USER || grants(scope.users, userId);
 }
 
+/** The users whose entries (audit, listings) a scope may see, or undefined for all. */
+export function visibleUsers(scope: Scope): string[] | undefined {
+  return scope.users === "*" ? undefined : [BASE_USER, ...scope.users];
+}
+
 function deny(scope: Scope, name: ScopeName, what: string): Decision {
   return { ok: false, scope: name, message: `token for agent ${scope.agentId} may not ${what} (scope: ${name})` };
 }

@@ -26,6 +26,7 @@ import { readAhead } from "./read-ahead.js";
 import { useNativeCrc32ForYazl } from "./native-crc.js";
 import { integrityError, snapshotOp, verifiedBuffer, type Snapshot } from "./reads.js";
 import type { StoreContext } from "./context.js";
+import { SPOOL_BUDGET, type ByteBudget } from "./spool-budget.js";
 
 useNativeCrc32ForYazl();
 
@@ -77,6 +78,8 @@ export interface ArchiveTuning {
   /** Read-ahead window: objects and bytes (of in-memory objects) loaded ahead of the writer. */
   readAheadItems: number;
   readAheadBytes: number;
+  /** Disk all archives of the process may spool at once (default SPOOL_BUDGET). One archive spools one object at a time. */
+  spool?: ByteBudget;
 }
 
 export const DEFAULT_TUNING: ArchiveTuning = { bufferLimit: 8 * 1024 * 1024, readAheadItems: 4, readAheadBytes: 16 * 1024 * 1024 };
@@ -86,7 +89,7 @@ const ENTRY_MTIME = new Date(Date.UTC(2000, 0, 1));
 const CHUNK = 64 * 1024;
 
 type FileOf = Snapshot["files"][number];
-type Loaded = { kind: "buffer"; data: Buffer } | { kind: "file"; file: string } | { kind: "error"; code: string; message: string };
+type Loaded = { kind: "buffer"; data: Buffer } | { kind: "file"; file: string; release: () => void } | { kind: "error"; code: string; message: string };
 
 export function inScope(path: string, scope: ArchiveScope): boolean {
   if (scope === "all") return true;
@@ -145,6 +148,8 @@ async function writeArchive(ctx: StoreContext, input: ArchiveInput, tuning: Arch
   let spoolDir: Promise<string> | undefined;
   let spooledCount = 0;
   let aborted = false;
+  const stopped = new AbortController();
+  const spoolReleases = new Set<() => void>();
   const abortWaiters = new Set<() => void>();
   let endedNormally = false;
   out.once("end", () => (endedNormally = true));
@@ -152,6 +157,7 @@ async function writeArchive(ctx: StoreContext, input: ArchiveInput, tuning: Arch
   out.once("close", () => {
     if (endedNormally) return;
     aborted = true;
+    stopped.abort();
     abortWaiters.forEach((wake) => wake());
   });
   const zipFailed = new Promise<never>((_, reject) => zip.once("error", reject));
@@ -196,16 +202,23 @@ async function writeArchive(ctx: StoreContext, input: ArchiveInput, tuning: Arch
     try {
       const row = { path: file.path, sha256: file.hash, size: file.size };
       if (file.size <= tuning.bufferLimit) return { kind: "buffer", data: await verifiedBuffer(ctx, row, "archive") };
-      spoolDir ??= mkdtemp(join(tmpdir(), "pfs-archive-"));
-      // Unique per load: two paths may share one object (same bytes) and be in flight together.
-      const spooled = join(await spoolDir, `${++spooledCount}-${file.hash}`);
-      const hasher = new HashingStream();
-      await pipeline(await ctx.blobs.get(file.hash), hasher, createWriteStream(spooled));
-      const digest = hasher.digest();
-      if (digest !== file.hash || hasher.size !== file.size) {
-        throw integrityError(ctx, "archive", file.path, file.hash, digest !== file.hash ? "hash" : `size ${hasher.size}, journal ${file.size}`);
+      const release = await (tuning.spool ?? SPOOL_BUDGET).acquire(file.size, stopped.signal);
+      spoolReleases.add(release);
+      try {
+        spoolDir ??= mkdtemp(join(tmpdir(), "pfs-archive-"));
+        // Unique per load: two paths may share one object (same bytes) and be in flight together.
+        const spooled = join(await spoolDir, `${++spooledCount}-${file.hash}`);
+        const hasher = new HashingStream();
+        await pipeline(await ctx.blobs.get(file.hash), hasher, createWriteStream(spooled), { signal: stopped.signal });
+        const digest = hasher.digest();
+        if (digest !== file.hash || hasher.size !== file.size) {
+          throw integrityError(ctx, "archive", file.path, file.hash, digest !== file.hash ? "hash" : `size ${hasher.size}, journal ${file.size}`);
+        }
+        return { kind: "file", file: spooled, release };
+      } catch (err) {
+        release();
+        throw err;
       }
-      return { kind: "file", file: spooled };
     } catch (err) {
       if (isPfsError(err, "NOT_FOUND")) {
         ctx.metrics.integrityErrors.inc({ operation: "archive" }); // a large object gone missing
@@ -224,7 +237,8 @@ async function writeArchive(ctx: StoreContext, input: ArchiveInput, tuning: Arch
     let processed = 0;
     let last: string | null = input.resumeAfter ?? null;
     let cutShort = false;
-    const weight = (f: FileOf) => (f.size <= tuning.bufferLimit ? f.size : CHUNK);
+    // A spooled object fills the read-ahead window alone: one archive has one object on disk at a time.
+    const weight = (f: FileOf) => (f.size <= tuning.bufferLimit ? f.size : tuning.readAheadBytes);
     const items = readAhead(files, load, weight, { maxItems: tuning.readAheadItems, maxWeight: tuning.readAheadBytes });
     for await (const { item, result } of items) {
       if (aborted) break;
@@ -239,7 +253,10 @@ async function writeArchive(ctx: StoreContext, input: ArchiveInput, tuning: Arch
         const compress = parsePath(item.path).kind !== "asset";
         const source = result.kind === "buffer" ? () => bufferStream(result.data) : () => createReadStream(result.file);
         await addEntry(item.path, source, compress, item.size);
-        if (result.kind === "file") await rm(result.file, { force: true });
+        if (result.kind === "file") {
+          await rm(result.file, { force: true });
+          result.release();
+        }
         written++;
         bytes += item.size;
       }
@@ -283,6 +300,7 @@ async function writeArchive(ctx: StoreContext, input: ArchiveInput, tuning: Arch
     };
   } finally {
     if (spoolDir) await spoolDir.then((dir) => rm(dir, { recursive: true, force: true })).catch(() => {});
+    spoolReleases.forEach((release) => release());
     ctx.metrics.archiveTotal.inc({ scope: input.scope, status: outcome });
     ctx.metrics.archiveDuration.observe({ scope: input.scope }, (performance.now() - started) / 1000);
     ctx.metrics.archiveMemory.set(Math.max(0, rssPeak - rssStart));

@@ -1,4 +1,5 @@
 import { PfsError } from "../errors/index.js";
+import { journalError } from "../journal/db.js";
 import { queryAudit, type AuditRow } from "../journal/queries.js";
 import type { StoreContext } from "./context.js";
 
@@ -10,6 +11,11 @@ export interface AuditQuery {
   agentId?: string;
   operation?: string;
   userId?: string;
+  /**
+   * Only entries of these users (the base is BASE_USER): a caller that may not see every overlay passes
+   * what it may see, so hidden entries are skipped in the query and never shape a page or its cursor.
+   */
+  visibleUsers?: readonly string[];
   status?: "ok" | "conflict" | "rejected" | "error";
   since?: Date | string;
   until?: Date | string;
@@ -25,20 +31,39 @@ export interface AuditPage {
   nextCursor: string | null;
 }
 
-/** Glob → anchored POSIX regular expression (for PostgreSQL's `~`). */
+/** Bounds on a caller's path glob: each wildcard multiplies the work a regular expression may do. */
+export const GLOB_LIMITS = { maxLength: 256, maxWildcards: 8 } as const;
+
+/**
+ * Glob → anchored POSIX regular expression (for PostgreSQL's `~`), in one linear pass. A run of stars
+ * collapses (`a/****` is `a/**`), so the expression never has two unbounded parts side by side.
+ */
 export function globToRegex(glob: string): string {
   let out = "^";
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
     if (c === "*") {
-      if (glob[i + 1] === "*") {
-        out += ".*";
+      let run = 1;
+      while (glob[i + 1] === "*") {
+        run++;
         i++;
-      } else out += "[^/]*";
+      }
+      out += run > 1 ? ".*" : "[^/]*";
     } else if (c === "?") out += "[^/]";
     else out += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
   }
   return `${out}$`;
+}
+
+/** Refuses globs whose matching cost could grow past a few wildcards (checked before any query). */
+export function assertGlobBounded(glob: string): void {
+  const wildcards = glob.replace(/\*+/g, "*").replace(/[^*?]/g, "").length;
+  if (glob.length > GLOB_LIMITS.maxLength || wildcards > GLOB_LIMITS.maxWildcards) {
+    throw new PfsError(
+      "INVALID_ARGUMENT",
+      `path globs may have at most ${GLOB_LIMITS.maxLength} characters and ${GLOB_LIMITS.maxWildcards} wildcards (* ** ?); got ${glob.length} characters and ${wildcards} wildcards.`,
+    );
+  }
 }
 
 export function encodeCursor(id: number): string {
@@ -76,6 +101,10 @@ export async function auditOp(ctx: StoreContext, q: AuditQuery = {}): Promise<Au
     throw new PfsError("INVALID_ARGUMENT", "status must be one of ok, conflict, rejected, error.");
   }
   const isGlob = q.path !== undefined && /[*?]/.test(q.path);
+  if (isGlob) assertGlobBounded(q.path!);
+  if (q.visibleUsers !== undefined && (!Array.isArray(q.visibleUsers) || !q.visibleUsers.every((u) => typeof u === "string"))) {
+    throw new PfsError("INVALID_ARGUMENT", "visibleUsers must be a list of user ids.");
+  }
   const entries = await queryAudit(ctx.journal.db, {
     bookId: q.bookId,
     path: isGlob ? undefined : q.path,
@@ -84,11 +113,14 @@ export async function auditOp(ctx: StoreContext, q: AuditQuery = {}): Promise<Au
     agentId: q.agentId,
     operation: q.operation,
     userId: q.userId,
+    userIn: q.visibleUsers,
     status: q.status,
     since: toDate(q.since, "since"),
     until: toDate(q.until, "until"),
     beforeId: q.cursor !== undefined ? decodeCursor(q.cursor) : undefined,
     limit: limit + 1,
+  }).catch((err: unknown) => {
+    throw journalError(err, ctx.journal.description);
   });
   const page = entries.slice(0, limit);
   return { entries: page, nextCursor: entries.length > limit ? encodeCursor(page[page.length - 1]!.id) : null };

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { Server } from "node:http";
 import { openStore } from "../../store/store.js";
-import { createMetricsServer, createPfsServer, DEFAULT_MAX_CONNECTIONS } from "../../server/app.js";
+import { createMetricsServer, createPfsServer, DEFAULT_MAX_CONNECTIONS, type ServerOptions } from "../../server/app.js";
 import { PfsError } from "../../errors/index.js";
 import { action, globals, storeOptions } from "../context.js";
 import { loadTokenTable } from "./tokens.js";
@@ -15,6 +15,19 @@ function hostPort(spec: string): { host: string; port: number } {
 
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise<void>((resolve) => server.listen(port, host, resolve));
+}
+
+/** SIGHUP: read the tokens again; a file that does not load (or holds no token) keeps the old table. */
+async function reloadTokens(options: ServerOptions, tokensFile: string | undefined): Promise<void> {
+  try {
+    const tokens = await loadTokenTable(tokensFile);
+    if (tokens.length === 0) throw new PfsError("INVALID_ARGUMENT", "it holds no token");
+    options.tokens = tokens;
+    process.stderr.write(`pfs serve: reloaded the tokens (${tokens.length} token(s))\n`);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`pfs serve: kept the previous ${options.tokens.length} token(s); the tokens did not reload: ${why}\n`);
+  }
 }
 
 export function registerServeCommand(program: Command): void {
@@ -41,7 +54,8 @@ export function registerServeCommand(program: Command): void {
         if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new PfsError("INVALID_ARGUMENT", "--max-connections must be a whole number ≥ 1.");
         const metricsAt = o.metricsListen ? hostPort(o.metricsListen) : undefined;
         const store = await openStore(storeOptions(globals(cmd)));
-        const server = createPfsServer({ store, tokens, maxConnections, serveMetrics: !metricsAt, ...readers });
+        const serverOptions: ServerOptions = { store, tokens, maxConnections, serveMetrics: !metricsAt, ...readers };
+        const server = createPfsServer(serverOptions);
         await listen(server, Number(o.port), o.host);
         const metricsServer = metricsAt ? createMetricsServer(store) : undefined;
         if (metricsServer && metricsAt) await listen(metricsServer, metricsAt.port, metricsAt.host);
@@ -53,6 +67,7 @@ export function registerServeCommand(program: Command): void {
         };
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
+        process.on("SIGHUP", () => void reloadTokens(serverOptions, o.tokensFile));
       }),
     );
 }
