@@ -13,10 +13,11 @@ import { fileURLToPath } from "node:url";
 import type { LoadContext, Plugin } from "@docusaurus/types";
 import type { LoadedContent as DocsContent, PluginOptions as DocsPluginOptions } from "@docusaurus/plugin-content-docs";
 import { loadDocsPluginModule } from "./docs-module.js";
-import { RELOAD_TRIGGER_FILE, SIDEBARS_FILE, STATIC_DIR, VIEW_DIR } from "./layout.js";
+import { RELOAD_TRIGGER_FILE, SIDEBARS_FILE, STATIC_DIR, USER_VIEWS_DIR, VIEW_DIR } from "./layout.js";
 import { type PluginOptions } from "./options.js";
 import { formatLoadLine, pluginMetrics, recordLoad } from "./report.js";
 import remarkStaticLinks from "./remark-static-links.js";
+import remarkSafeOverlay from "./remark-safe-overlay.js";
 import { loadOnce, startPoller } from "./shared.js";
 import { OVERLAY_ROUTES_KEY, mergeRouteMaps, personalizeDocs, type DocLike, type OverlayRouteMap } from "./overlay-routes.js";
 import { sidebarsDefinition, wrapSidebarItemsGenerator } from "./sidebar.js";
@@ -82,6 +83,7 @@ export function syncOptionsOf(options: PluginOptions, siteDir: string, cacheDir:
     offline: options.offline,
     fetchAttempts: options.fetchAttempts,
     verifyCache: options.verifyCache,
+    overlayComponents: options.overlayComponents,
     warn: (message) => logger.warn(message),
   };
 }
@@ -117,11 +119,18 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
     sidebarPath = join(cacheDir, SIDEBARS_FILE);
     await writeIfChanged(sidebarPath, JSON.stringify(sidebarsDefinition(), null, 2) + "\n");
   }
+  // Overlay pages of this load (docs-relative), filled by the sync before anything is compiled.
+  let overlayFiles = new Set<string>();
+  const isOverlay = (relToDocs: string) => relToDocs.startsWith(`${USER_VIEWS_DIR}/`) || overlayFiles.has(relToDocs);
   const docsOptions: DocsPluginOptions = {
     ...options.docs,
     sidebarPath,
     sidebarItemsGenerator: wrapSidebarItemsGenerator(options.docs.sidebarItemsGenerator),
-    beforeDefaultRemarkPlugins: [[remarkStaticLinks, { viewDir }], ...options.docs.beforeDefaultRemarkPlugins],
+    beforeDefaultRemarkPlugins: [
+      [remarkSafeOverlay, { viewDir, components: options.overlayComponents, isOverlay }],
+      [remarkStaticLinks, { viewDir }],
+      ...options.docs.beforeDefaultRemarkPlugins,
+    ],
   };
   const userSidebarPath = typeof options.docs.sidebarPath === "string" ? resolve(context.siteDir, options.docs.sidebarPath) : undefined;
   const docs = await loadDocsPluginModule()(context, docsOptions);
@@ -140,6 +149,7 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
     name: docs.name,
     async loadContent() {
       const sync = await load();
+      overlayFiles = new Set(sync.overlayFiles.map((target) => target.slice(VIEW_DIR.length + 1)));
       const { docs: docsContent, overlayRoutes } = personalizeContent((await docs.loadContent!()) as DocsContent);
       return { docs: docsContent, sync, overlayRoutes };
     },
@@ -157,7 +167,9 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
         for (const version of content.docs.loadedVersions) attachSummaries(version.docs, content.sync.summaries);
       }
       // The route map rides in the docs plugin's own global data (one plugin instance, one global data slot).
-      const setGlobalData = (data: unknown) => actions.setGlobalData({ ...(data as object), [OVERLAY_ROUTES_KEY]: content.overlayRoutes });
+      // Only builds with overlay users carry it: every reader's bundle holds this map (build-time overlays are public).
+      const withRoutes = Object.keys(content.overlayRoutes).length > 0;
+      const setGlobalData = (data: unknown) => actions.setGlobalData(withRoutes ? { ...(data as object), [OVERLAY_ROUTES_KEY]: content.overlayRoutes } : data);
       await docs.contentLoaded!({ content: content.docs, actions: { ...actions, setGlobalData } });
     },
     configureWebpack(config, isServer, utils, content) {

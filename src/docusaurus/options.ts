@@ -7,6 +7,7 @@ import type { OptionValidationContext } from "@docusaurus/types";
 import type { PluginOptions as DocsPluginOptions } from "@docusaurus/plugin-content-docs";
 import { BOOK_ID_PATTERN, USER_ID_PATTERN } from "../paths/index.js";
 import type { StorageConfig } from "../store/config.js";
+import { COMPONENT_NAME } from "../books/safe-html.js";
 import { loadDocsPluginModule } from "./docs-module.js";
 import { VIEW_DIR } from "./layout.js";
 
@@ -36,6 +37,8 @@ export interface PanaversityPluginOptions {
   fetchAttempts: number;
   /** Check every cached file on each load, not only those the plan touches (also PFS_VERIFY_CACHE=1). */
   verifyCache: boolean;
+  /** Components an overlay page may use; overlays are compiled as safe markdown (docs/security.md). */
+  overlayComponents: string[];
 }
 
 /** The normalized options the plugin factory receives. */
@@ -57,6 +60,7 @@ export const DEFAULT_OPTIONS = {
   pollInterval: 5000,
   fetchAttempts: 3,
   verifyCache: false,
+  overlayComponents: [] as string[],
 } satisfies Partial<PanaversityPluginOptions>;
 
 const userId = Joi.string()
@@ -98,6 +102,10 @@ export const OWN_OPTIONS_SCHEMA = Joi.object<PanaversityPluginOptions>({
   pollInterval: Joi.alternatives().try(Joi.number().integer().min(250), Joi.boolean().valid(false)).default(DEFAULT_OPTIONS.pollInterval),
   fetchAttempts: Joi.number().integer().min(1).max(10).default(DEFAULT_OPTIONS.fetchAttempts),
   verifyCache: Joi.boolean().default(DEFAULT_OPTIONS.verifyCache),
+  overlayComponents: Joi.array()
+    .items(Joi.string().pattern(COMPONENT_NAME).messages({ "string.pattern.base": "{#label} must be a component name (capitalised, e.g. Quiz or Tabs.Item)" }))
+    .unique()
+    .default(DEFAULT_OPTIONS.overlayComponents),
 });
 
 const OWN_KEYS = new Set([...Object.keys(OWN_OPTIONS_SCHEMA.describe().keys ?? {}), "id"]);
