@@ -96,7 +96,7 @@ describe("docusaurus build with the attacker's corpus in the journal (bypassing 
   let server: StaticServer | undefined;
 
   beforeAll(async () => {
-    backend = await makeBackend({ name: "postgres+local", db: "postgres", storage: "local" });
+    backend = await makeBackend({ name: "postgres+local", db: "postgres", storage: "local" }, { overlayComponents: [...OVERLAY_COMPONENTS, "Callout"] });
     store = await openStore(backend.options);
     await seedBook(store, BOOK);
     // Around the store's check: the object goes into the folder, the row into the journal, as a hand edit would.
