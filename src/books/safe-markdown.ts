@@ -193,6 +193,16 @@ function depthOf(path: string | undefined): number {
 }
 
 /**
+ * What is wrong with one node by itself (not its children): the build-time stripper's decision.
+ * `source` is the text the node's positions point into.
+ */
+export function nodeViolations(node: unknown, opts: SafeMarkdownOptions & { source: string }): string[] {
+  const out = new Collector(opts.max ?? 20);
+  checkNode(node as Node, { source: opts.source, allowed: new Set(opts.components ?? []), depth: depthOf(opts.path), out });
+  return out.found.map((v) => v.construct);
+}
+
+/**
  * Every violation (up to `max`), in source order. Empty: the overlay is safe markdown under both the MDX
  * and (for `.md`) the CommonMark reading.
  */

@@ -111,8 +111,9 @@ export function unreferencedObjects(onDisk: Iterable<string>, desired: DesiredSt
 }
 
 /** Describes which views a set of options produces; part of the cache's identity. */
-export function viewsKey(opts: { bookId: string; previewUser?: string; overlayUsers: string[]; includeSummaries: boolean }): string {
-  return JSON.stringify([opts.bookId, opts.previewUser ?? null, [...opts.overlayUsers].sort(), opts.includeSummaries]);
+export function viewsKey(opts: { bookId: string; previewUser?: string; overlayUsers: string[]; includeSummaries: boolean; overlayComponents?: readonly string[] }): string {
+  // The overlay allowlist decides which overlay pages are inert: a cache built under another one is not this view.
+  return JSON.stringify([opts.bookId, opts.previewUser ?? null, [...opts.overlayUsers].sort(), opts.includeSummaries, [...(opts.overlayComponents ?? [])].sort()]);
 }
 
 /** Changes exactly when the site's input does: the base manifest hash or an overlay of the build's users. */

@@ -13,10 +13,11 @@ import { fileURLToPath } from "node:url";
 import type { LoadContext, Plugin } from "@docusaurus/types";
 import type { LoadedContent as DocsContent, PluginOptions as DocsPluginOptions } from "@docusaurus/plugin-content-docs";
 import { loadDocsPluginModule } from "./docs-module.js";
-import { RELOAD_TRIGGER_FILE, SIDEBARS_FILE, STATIC_DIR, VIEW_DIR } from "./cache-layout.js";
+import { RELOAD_TRIGGER_FILE, SIDEBARS_FILE, STATIC_DIR, USER_VIEWS_DIR, VIEW_DIR } from "./cache-layout.js";
 import { type PanaversityPluginOptions, type PluginOptions } from "./options.js";
 import { formatLoadLine, pluginMetrics, recordLoad } from "./report.js";
 import remarkStaticLinks from "./remark-static-links.js";
+import remarkSafeOverlay from "./remark-safe-overlay.js";
 import { loadOnce, startPoller } from "./shared.js";
 import { OVERLAY_ROUTES_KEY, mergeRouteMaps, personalizeDocs, type DocLike, type OverlayRouteMap } from "./overlay-routes.js";
 import { sidebarsDefinition, wrapSidebarItemsGenerator } from "./sidebar.js";
@@ -99,6 +100,7 @@ export function syncOptionsOf(options: PanaversityPluginOptions, siteDir: string
     offline: options.offline,
     fetchAttempts: options.fetchAttempts,
     verifyCache: options.verifyCache,
+    overlayComponents: options.overlayComponents,
     warn: (message) => logger.warn(message),
   };
 }
@@ -143,11 +145,18 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
     sidebarPath = join(cacheDir, SIDEBARS_FILE);
     await writeIfChanged(sidebarPath, JSON.stringify(sidebarsDefinition(options.sidebarId), null, 2) + "\n");
   }
+  // Overlay pages of this load (docs-relative), filled by the sync before anything is compiled.
+  let overlayFiles = new Set<string>();
+  const isOverlay = (relToDocs: string) => relToDocs.startsWith(`${USER_VIEWS_DIR}/`) || overlayFiles.has(relToDocs);
   const docsOptions: DocsPluginOptions = {
     ...options.docs,
     sidebarPath,
     sidebarItemsGenerator: wrapSidebarItemsGenerator(options.docs.sidebarItemsGenerator),
-    beforeDefaultRemarkPlugins: [[remarkStaticLinks, { viewDir, staticDir }], ...options.docs.beforeDefaultRemarkPlugins],
+    beforeDefaultRemarkPlugins: [
+      [remarkSafeOverlay, { viewDir, components: options.overlayComponents, isOverlay }],
+      [remarkStaticLinks, { viewDir, staticDir }],
+      ...options.docs.beforeDefaultRemarkPlugins,
+    ],
   };
   const userSidebarPath = typeof options.docs.sidebarPath === "string" ? resolve(context.siteDir, options.docs.sidebarPath) : undefined;
   const docs = await loadDocsPluginModule()(context, docsOptions);
@@ -166,6 +175,7 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
     name: docs.name,
     async loadContent() {
       const sync = await load();
+      overlayFiles = new Set(sync.overlayFiles.map((target) => target.slice(VIEW_DIR.length + 1)));
       const { docs: docsContent, overlayRoutes } = personalizeContent((await docs.loadContent!()) as DocsContent);
       return { ...docsContent, sync, overlayRoutes };
     },
@@ -190,8 +200,10 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
       // The route map rides in the docs plugin's own global data (one plugin instance, one global data slot).
       // Live mode: the route → book path map and the server's address, nothing about any user.
       const live = liveConfig(options, liveRoutes(content.loadedVersions, context.siteDir));
+      // Only builds with overlay users carry the route map: every reader's bundle holds it (build-time overlays are public).
+      const withRoutes = Object.keys(content.overlayRoutes).length > 0;
       const setGlobalData = (data: unknown) =>
-        actions.setGlobalData({ ...(data as object), [OVERLAY_ROUTES_KEY]: content.overlayRoutes, ...(live ? { [LIVE_KEY]: live } : {}) });
+        actions.setGlobalData({ ...(data as object), ...(withRoutes ? { [OVERLAY_ROUTES_KEY]: content.overlayRoutes } : {}), ...(live ? { [LIVE_KEY]: live } : {}) });
       await docs.contentLoaded!({ content: docsContentOf(content), actions: { ...actions, setGlobalData } });
     },
     configureWebpack(config, isServer, utils, content) {

@@ -7,6 +7,7 @@ import type { OptionValidationContext } from "@docusaurus/types";
 import type { PluginOptions as DocsPluginOptions } from "@docusaurus/plugin-content-docs";
 import { BOOK_ID_PATTERN, USER_ID_PATTERN } from "../paths/index.js";
 import type { StorageConfig } from "../store/config.js";
+import { COMPONENT_NAME } from "../books/safe-html.js";
 import { loadDocsPluginModule } from "./docs-module.js";
 import { VIEW_DIR } from "./cache-layout.js";
 
@@ -54,6 +55,8 @@ export interface PanaversityPluginOptions {
   sidebarId: string;
   /** Show each lesson's summary above the doc footer (a theme component of the plugin; no swizzling). */
   showSummaries: boolean;
+  /** Components an overlay page may use; overlays are compiled as safe markdown (docs/security.md). */
+  overlayComponents: string[];
 }
 
 /** The normalized options the plugin factory receives. */
@@ -78,6 +81,7 @@ export const DEFAULT_OPTIONS = {
   overlays: "build" as OverlayMode,
   sidebarId: "book",
   showSummaries: false,
+  overlayComponents: [] as string[],
 } satisfies Partial<PanaversityPluginOptions>;
 
 const userId = Joi.string()
@@ -133,6 +137,10 @@ export const OWN_OPTIONS_SCHEMA = Joi.object<PanaversityPluginOptions>({
     .default(DEFAULT_OPTIONS.sidebarId)
     .messages({ "string.pattern.base": '{#label} must be 1-64 letters, digits, "_" and "-"' }),
   showSummaries: Joi.boolean().default(DEFAULT_OPTIONS.showSummaries),
+  overlayComponents: Joi.array()
+    .items(Joi.string().pattern(COMPONENT_NAME).messages({ "string.pattern.base": "{#label} must be a component name (capitalised, e.g. Quiz or Tabs.Item)" }))
+    .unique()
+    .default(DEFAULT_OPTIONS.overlayComponents),
 });
 
 const OWN_KEYS = new Set([...Object.keys(OWN_OPTIONS_SCHEMA.describe().keys ?? {}), "id"]);

@@ -32,6 +32,7 @@ import {
 import { listObjects, placeObject, readManifest, statOrNull, walkFiles, writeVerified } from "./cache-fs.js";
 import { hashFile, removeAndPrune, writeFileAtomic } from "../fsutil/index.js";
 import type { LoadMode, LoadStats } from "./report.js";
+import { isInertCopy, overlayTargetsOf, placeTarget } from "./overlay-safety.js";
 
 export interface SyncOptions {
   bookId: string;
@@ -51,6 +52,8 @@ export interface SyncOptions {
   verifyCache?: boolean;
   /** "snapshot" ignores the cache's manifest hash and reads the whole file list (benchmarks compare the two). */
   journalRead?: "plan" | "snapshot";
+  /** Components an overlay page may use; any other unsafe overlay is materialized as an inert page. */
+  overlayComponents?: readonly string[];
   warn?: (message: string) => void;
 }
 
@@ -59,6 +62,8 @@ export interface SyncResult {
   fingerprint: string;
   /** `${viewKey}|${lesson book path}` → summary text. */
   summaries: Map<string, string>;
+  /** Cache-relative view files (docs/…) that are overlay pages: compiled in safe mode. */
+  overlayFiles: string[];
 }
 
 /** Present while a load changes the cache; found at the start of a load, it calls for a full check. */
@@ -177,7 +182,7 @@ async function syncWith(store: Store, opts: SyncOptions, started: number): Promi
       const summaries = await readSummaries(cacheDir, { summaries: new Map(Object.entries(previous!.summaries)) }, false);
       const stats = stat(false, { pages: previous!.pages, fetched: 0, reused: Object.keys(previous!.objects).length, written: 0, deleted: 0, bytes: 0, views: previous!.views, repaired: 0 });
       await writeReport(cacheDir, stats);
-      return { stats, fingerprint, summaries };
+      return { stats, fingerprint, summaries, overlayFiles: [...overlayTargetsOf(Object.entries(previous!.targets), previous!.overlays, opts.previewUser)] };
     } catch (err) {
       opts.warn?.(`panaversity-fs: a cached summary is unreadable (${(err as Error).message}); checking the whole cache.`);
       full = true;
@@ -186,6 +191,7 @@ async function syncWith(store: Store, opts: SyncOptions, started: number): Promi
 
   const views = viewsOf(base, plan.overlays, opts);
   const desired = desiredState(views, { includeSummaries: opts.includeSummaries });
+  const safety = { components: opts.overlayComponents ?? [], overlayTargets: overlayTargetsOf(desired.targets, plan.overlays, opts.previewUser) };
   const limit = pLimit(opts.concurrency);
   await writeFileAtomic(join(cacheDir, LOAD_MARKER_FILE), `${new Date().toISOString()}\n`);
 
@@ -253,7 +259,9 @@ async function syncWith(store: Store, opts: SyncOptions, started: number): Promi
   await Promise.all(
     toWrite.map((target) =>
       limit(async () => {
-        await placeObject(cacheDir, desired.targets.get(target)!.hash, target);
+        const want = desired.targets.get(target)!;
+        const unsafe = await placeTarget(cacheDir, target, want, safety);
+        if (unsafe.length) opts.warn?.(`panaversity-fs: overlay ${want.bookPath} (${target}) is not safe markdown (${unsafe[0]!.line}:${unsafe[0]!.column} ${unsafe[0]!.construct}); built as an inert page.`);
         written.set(target, (await statOrNull(join(cacheDir, target)))!);
       }),
     ),
@@ -278,7 +286,7 @@ async function syncWith(store: Store, opts: SyncOptions, started: number): Promi
     repaired,
   });
   await writeReport(cacheDir, stats);
-  return { stats, fingerprint, summaries };
+  return { stats, fingerprint, summaries, overlayFiles: [...safety.overlayTargets] };
 }
 
 /**
@@ -385,9 +393,11 @@ async function loadFromCache(opts: SyncOptions, cause: PfsError, started: number
   }
   const onDisk = await walkFiles(opts.cacheDir, [VIEW_DIR, STATIC_DIR]);
   for (const target of onDisk.keys()) if (!manifest.targets[target]) refuse(`${target} is not part of the last complete load (a load was interrupted)`);
+  const overlayFiles = overlayTargetsOf(Object.entries(manifest.targets), manifest.overlays, opts.previewUser);
   for (const [target, entry] of Object.entries(manifest.targets)) {
     if (!onDisk.has(target)) refuse(`${target} (${entry.bookPath}) is missing`);
-    if ((await hashFile(join(opts.cacheDir, target))).hash !== entry.hash) refuse(`${target} (${entry.bookPath}) does not match its hash (corrupt)`);
+    const matches = (await hashFile(join(opts.cacheDir, target))).hash === entry.hash || (overlayFiles.has(target) && (await isInertCopy(opts.cacheDir, target, entry, opts.overlayComponents ?? [])));
+    if (!matches) refuse(`${target} (${entry.bookPath}) does not match its hash (corrupt)`);
   }
   let summaries: Map<string, string>;
   try {
@@ -418,5 +428,5 @@ async function loadFromCache(opts: SyncOptions, cause: PfsError, started: number
     journal: { queries: 0, rows: 0 },
   };
   await writeReport(opts.cacheDir, stats);
-  return { stats, fingerprint: manifest.fingerprint, summaries };
+  return { stats, fingerprint: manifest.fingerprint, summaries, overlayFiles: [...overlayFiles] };
 }

@@ -56,7 +56,7 @@ export function createMcpServer(store: Store, agent: string | Scope, log: (line:
   server.registerTool(
     "write_file",
     {
-      description: "Create a file (no expectedHash) or update it (expectedHash = the hash you last read). Fails with HASH_REQUIRED or CONFLICT carrying currentHash.",
+      description: "Create a file (no expectedHash) or update it (expectedHash = the hash you last read). Fails with HASH_REQUIRED or CONFLICT carrying currentHash. Overlays (userId) must be safe markdown: no import/export, {expressions}, event handlers, script URLs or raw HTML; JSX only for the allowlisted components with literal props (else UNSAFE_CONTENT with line:col).",
       inputSchema: { bookId, path, content: z.string().describe("UTF-8 text, stored byte for byte"), expectedHash, userId },
     },
     (a) =>
