@@ -5,13 +5,15 @@
  *       when the content is already on disk);
  *   (b) peer  — docusaurus-plugin-remote-content 4.0.0 (the plugin people use for remote docs today): it
  *       downloads every file of the book over HTTP from a static server behind a latency proxy;
- *   (c) ours  — panaversity-fs/docusaurus reading PostgreSQL + S3 (s3rver) through the same kind of proxy.
+ *   (c) ours  — panaversity-fs/docusaurus reading PostgreSQL + S3 (s3rver) through the same kind of proxy;
+ *   (d) floor and ours again with Docusaurus Faster (Rspack, `future: { v4: true }`; issue 17): the Faster row.
  *
  * Scenarios: cold (no caches at all), unchanged (rebuild, every cache kept), 3 changed (three pages edited
  * in the store, the served files and the local folder). Printed per build: object GETs at the proxy, the
  * content load time and the build wall time, as ratios to the floor and to the peer.
  *
  *   npx tsx bench/vs-peer.ts [--pages 1110] [--latency 50] [--out bench/results/vs-peer.md]
+ *                            [--variants floor,peer,ours,floor-faster,ours-faster]   (e.g. only the Faster row)
  *
  * First, the load alone (what the plugin's loadContent runs before the docs plugin reads the files): a cold
  * `syncBook` of the book at each of --concurrencies, from S3 behind the proxy and from a local object folder
@@ -43,6 +45,7 @@ const { values: args } = parseArgs({
     out: { type: "string" },
     concurrencies: { type: "string", default: "16,64" },
     "load-only": { type: "boolean", default: false },
+    variants: { type: "string", default: "floor,peer,ours,floor-faster,ours-faster" },
   },
 });
 const PAGES = Number(args.pages);
@@ -52,8 +55,11 @@ const PARTS = 5;
 const BOOK_ID = "vs-peer-book";
 const DOCUSAURUS_BIN = join(REPO_DIR, "node_modules", "@docusaurus", "core", "bin", "docusaurus.mjs");
 
-type Variant = "floor" | "peer" | "ours";
-const VARIANTS: Variant[] = ["floor", "peer", "ours"];
+type Variant = "floor" | "peer" | "ours" | "floor-faster" | "ours-faster";
+/** The -faster variants are the same sites with Docusaurus Faster (Rspack, `future: { v4: true }`). */
+const ALL_VARIANTS: Variant[] = ["floor", "peer", "ours", "floor-faster", "ours-faster"];
+const VARIANTS = ALL_VARIANTS.filter((v) => args.variants.split(",").includes(v));
+const baseVariant = (v: Variant) => v.replace(/-faster$/, "") as "floor" | "peer" | "ours";
 type Scenario = "cold" | "unchanged" | "3 changed";
 
 interface Measure {
@@ -63,7 +69,8 @@ interface Measure {
 }
 
 /** A site folder inside the repository (test-artifacts/ is git-ignored) so Docusaurus and both plugins resolve. */
-function siteConfig(variant: Variant, extra: { bookUrl: string; ours: Record<string, unknown>; contentDocs: string[]; staticDocs: string[] }): string {
+function siteConfig(v: Variant, extra: { bookUrl: string; ours: Record<string, unknown>; contentDocs: string[]; staticDocs: string[] }): string {
+  const variant = baseVariant(v);
   const docs = variant === "ours" ? false : { path: "docs", routeBasePath: "docs" };
   const plugins =
     variant === "peer"
@@ -77,9 +84,10 @@ function siteConfig(variant: Variant, extra: { bookUrl: string; ours: Record<str
         : [];
   return `module.exports = ${JSON.stringify(
     {
-      title: `vs-peer ${variant}`,
+      title: `vs-peer ${v}`,
       url: "https://bench.example.com",
       baseUrl: "/",
+      ...(v.endsWith("-faster") ? { future: { v4: true } } : {}),
       onBrokenLinks: "warn",
       markdown: { hooks: { onBrokenMarkdownLinks: "warn" } },
       presets: [["classic", { docs, blog: false, theme: {} }]],
@@ -218,13 +226,15 @@ async function main() {
         join(sites[v], "docusaurus.config.js"),
         siteConfig(v, { bookUrl: webProxy.url, ours, contentDocs: content.map((f) => f.path.slice("content/".length)), staticDocs: statics.map((f) => f.path.slice("static/".length)) }),
       );
-      if (v === "ours") await symlink(REPO_DIR, join(sites[v], "node_modules", "panaversity-fs"), "dir");
+      if (baseVariant(v) === "ours") await symlink(REPO_DIR, join(sites[v], "node_modules", "panaversity-fs"), "dir");
       // The docs plugin checks its folder exists when it is constructed (the peer fills it in its own constructor).
       await mkdir(join(sites[v], "docs"), { recursive: true });
       await mkdir(join(sites[v], "static"), { recursive: true });
     }
-    await writeFiles(join(sites.floor, "docs"), content, "content/");
-    await writeFiles(join(sites.floor, "static"), statics, "static/");
+    for (const floor of [sites.floor, sites["floor-faster"]].filter(Boolean)) {
+      await writeFiles(join(floor, "docs"), content, "content/");
+      await writeFiles(join(floor, "static"), statics, "static/");
+    }
 
     const results = new Map<string, Measure>();
     const lessons = content.filter((f) => /\/\d+-[^/]*\.md$/.test(f.path) && !f.path.endsWith("README.md"));
@@ -240,7 +250,7 @@ async function main() {
           const next = Buffer.concat([f.content, Buffer.from(`\nEdited for the vs-peer bench at ${new Date().toISOString()}.\n`)]);
           await seeder.write({ bookId: BOOK_ID, path: f.path, content: next, expectedHash: sha256Hex(f.content), agentId: "bench-vs-peer" });
           await writeFile(join(served, f.path), next);
-          await writeFile(join(sites.floor, "docs", f.path.slice("content/".length)), next);
+          for (const floor of [sites.floor, sites["floor-faster"]].filter(Boolean)) await writeFile(join(floor, "docs", f.path.slice("content/".length)), next);
         }
       }
       for (const v of VARIANTS) {
@@ -252,9 +262,9 @@ async function main() {
         if (v === "peer") {
           m.gets = webProxy.requests.filter((r) => r.method === "GET").length;
           m.loadMs = spanMs(webProxy) ?? 0;
-        } else if (v === "ours") {
+        } else if (baseVariant(v) === "ours") {
           m.gets = s3Proxy.objectGets().length;
-          m.loadMs = (JSON.parse(await readFile(join(sites.ours, ".panaversity-cache", "report.json"), "utf8")) as { ms: number }).ms;
+          m.loadMs = (JSON.parse(await readFile(join(sites[v], ".panaversity-cache", "report.json"), "utf8")) as { ms: number }).ms;
         }
         results.set(`${scenario}/${v}`, m);
         process.stderr.write(`${fmtMs(buildMs)} build, ${m.gets} GETs, load ${fmtMs(m.loadMs)}\n`);
@@ -269,6 +279,7 @@ async function main() {
       "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ];
     for (const scenario of ["cold", "unchanged", "3 changed"] as Scenario[]) {
+      if (![`floor`, `peer`, `ours`].every((v) => results.has(`${scenario}/${v}`))) break;
       const f = results.get(`${scenario}/floor`)!;
       const p = results.get(`${scenario}/peer`)!;
       const o = results.get(`${scenario}/ours`)!;
@@ -276,6 +287,19 @@ async function main() {
         `| ${scenario} | ${fmtMs(f.buildMs)} | ${p.gets} | ${fmtMs(p.loadMs)} | ${fmtMs(p.buildMs)} | ${o.gets} | ${fmtMs(o.loadMs)} | ${fmtMs(o.buildMs)} | ` +
           `${ratio(o.buildMs, f.buildMs)} | ${ratio(p.buildMs, f.buildMs)} | ${ratio(o.loadMs, p.loadMs)} | ${ratio(o.buildMs, p.buildMs)} |`,
       );
+    }
+    lines.push(
+      "",
+      "Docusaurus Faster (Rspack, `future: { v4: true }`), the same book and scenarios:",
+      "",
+      "| scenario | floor build | ours GETs | ours load | ours build | ours/floor build |",
+      "|---|---|---|---|---|---|",
+    );
+    for (const scenario of ["cold", "unchanged", "3 changed"] as Scenario[]) {
+      if (!results.has(`${scenario}/ours-faster`) || !results.has(`${scenario}/floor-faster`)) break;
+      const f = results.get(`${scenario}/floor-faster`)!;
+      const o = results.get(`${scenario}/ours-faster`)!;
+      lines.push(`| ${scenario} | ${fmtMs(f.buildMs)} | ${o.gets} | ${fmtMs(o.loadMs)} | ${fmtMs(o.buildMs)} | ${ratio(o.buildMs, f.buildMs)} |`);
     }
     await report(lines.join("\n") + "\n\n" + loadTable);
   } finally {
