@@ -1,7 +1,7 @@
 /**
  * `panaversity-fs/docusaurus/client`: a lesson's summary for the site's own components, without reading
  * the disk or swizzling. The plugin puts the text of `<lesson>.summary.md` in the lesson's doc metadata as
- * `frontMatter.summary` (an author's own `summary` front matter wins); these read it on a doc page.
+ * `metadata.frontMatter.summary` (an author's own `summary` front matter wins); these read it on a doc page.
  *
  *   import { useLessonSummary, LessonSummary } from "panaversity-fs/docusaurus/client";
  *
@@ -18,7 +18,8 @@ export function useLessonSummary(): string | undefined {
   let frontMatter: Record<string, unknown> | undefined;
   try {
     // useDoc reads a React context (always called, so the hook order is stable) and throws outside a doc page.
-    frontMatter = useDoc().frontMatter as Record<string, unknown>;
+    // The doc's metadata (built by the plugin) holds the summary; useDoc().frontMatter is the compiled file's own.
+    frontMatter = useDoc().metadata.frontMatter as Record<string, unknown>;
   } catch {
     return undefined;
   }
