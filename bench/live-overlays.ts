@@ -16,7 +16,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, request, Agent, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pLimit from "p-limit";
@@ -192,7 +193,7 @@ async function writeToVisible(writeUrl: string, readUrl: string, lessons: string
 
 async function main(): Promise<void> {
   const db = await createTestDatabase();
-  const dataDir = join(process.cwd(), `.bench-live-${process.pid}`);
+  const dataDir = await mkdtemp(join(tmpdir(), "pfs-live-bench-"));
   const storage = { kind: "local" as const, dir: join(dataDir, "objects") };
   const store = await openStore({ databaseUrl: db.url, storage });
   let idp: TestIssuer | undefined;
