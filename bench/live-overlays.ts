@@ -154,7 +154,7 @@ function get(url: string, token: string, agent: Agent): Promise<number> {
 async function load(base: string, tokens: { token: string; path: string }[], readers: number, seconds: number) {
   const agent = new Agent({ keepAlive: true, maxSockets: readers });
   const lat: number[] = [];
-  let errors = 0;
+  const errors: Record<string, number> = {};
   const end = Date.now() + seconds * 1000;
   const list = `${base}/v1/reader/books/${BOOK}/overlays`;
   await Promise.all(
@@ -164,7 +164,7 @@ async function load(base: string, tokens: { token: string; path: string }[], rea
         const t = performance.now();
         const status = await get(n % 2 ? `${list}/${path}` : list, token, agent).catch(() => 0);
         lat.push(performance.now() - t);
-        if (status !== 200) errors++;
+        if (status !== 200) errors[status || "no answer"] = (errors[status || "no answer"] ?? 0) + 1;
       }
     }),
   );
