@@ -16,7 +16,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, request, Agent, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pLimit from "p-limit";
@@ -153,7 +154,7 @@ function get(url: string, token: string, agent: Agent): Promise<number> {
 async function load(base: string, tokens: { token: string; path: string }[], readers: number, seconds: number) {
   const agent = new Agent({ keepAlive: true, maxSockets: readers });
   const lat: number[] = [];
-  let errors = 0;
+  const errors: Record<string, number> = {};
   const end = Date.now() + seconds * 1000;
   const list = `${base}/v1/reader/books/${BOOK}/overlays`;
   await Promise.all(
@@ -163,7 +164,7 @@ async function load(base: string, tokens: { token: string; path: string }[], rea
         const t = performance.now();
         const status = await get(n % 2 ? `${list}/${path}` : list, token, agent).catch(() => 0);
         lat.push(performance.now() - t);
-        if (status !== 200) errors++;
+        if (status !== 200) errors[status || "no answer"] = (errors[status || "no answer"] ?? 0) + 1;
       }
     }),
   );
@@ -192,7 +193,7 @@ async function writeToVisible(writeUrl: string, readUrl: string, lessons: string
 
 async function main(): Promise<void> {
   const db = await createTestDatabase();
-  const dataDir = join(process.cwd(), `.bench-live-${process.pid}`);
+  const dataDir = await mkdtemp(join(tmpdir(), "pfs-live-bench-"));
   const storage = { kind: "local" as const, dir: join(dataDir, "objects") };
   const store = await openStore({ databaseUrl: db.url, storage });
   let idp: TestIssuer | undefined;

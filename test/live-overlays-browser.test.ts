@@ -42,8 +42,8 @@ describe("live overlays in headless Chromium (one build, no per-user pages)", ()
   let outDir: string;
   let browser: Browser;
   let tmp: string;
-  /** Status of every answer the reader endpoints gave, in order. */
-  const answers: { url: string; status: number }[] = [];
+  /** Status of every answer the reader endpoints gave to the tab opened last, in order. */
+  let answers: { url: string; status: number }[] = [];
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install -y chromium (or set PFS_CHROMIUM).`);
@@ -70,7 +70,7 @@ describe("live overlays in headless Chromium (one build, no per-user pages)", ()
       bookId: BOOK,
       databaseUrl: backend.databaseUrl,
       storage: backend.options.storage,
-      cacheDir: join(tmp, "cache"),
+      cacheDir: ".live-cache", // relative: the harness reads report.json below the site
       overlays: "live",
       live: { serverUrl: apiUrl, pendingTimeoutMs: 3000 },
     });
@@ -99,8 +99,10 @@ describe("live overlays in headless Chromium (one build, no per-user pages)", ()
         `document.addEventListener("DOMContentLoaded", () => { window.pendingAtDcl = document.getElementById("pfs-live-pending") !== null; });`,
     });
     const page = await context.newPage();
+    const mine: { url: string; status: number }[] = [];
+    answers = mine;
     page.on("response", (r) => {
-      if (r.url().startsWith(apiUrl) && r.request().method() === "GET") answers.push({ url: r.url().slice(apiUrl.length), status: r.status() });
+      if (r.url().startsWith(apiUrl) && r.request().method() === "GET") mine.push({ url: r.url().slice(apiUrl.length), status: r.status() });
     });
     return page;
   }
@@ -128,19 +130,18 @@ describe("live overlays in headless Chromium (one build, no per-user pages)", ()
     // Full reload: the tab's cached list says this page is personalized, so the shared text is hidden before paint.
     await page.reload({ waitUntil: "networkidle" });
     expect(await page.evaluate("window.pendingAtDcl")).toBe(true);
-    await expect.poll(() => page.getByText("HELLO-ADA-OVERLAY").isVisible()).toBe(true);
+    await expect.poll(() => page.getByText("HELLO-ADA-OVERLAY").isVisible(), { timeout: 15_000 }).toBe(true);
     // Client-side navigation to a page without an overlay: the shared page, no marker.
     await page.locator("a.pagination-nav__link--next").click();
-    await expect.poll(() => new URL(page.url()).pathname).toBe("/docs/Basics/Start/variables");
-    await expect.poll(() => page.getByText(MARKER).count()).toBe(0);
+    await expect.poll(() => new URL(page.url()).pathname, { timeout: 15_000 }).toBe("/docs/Basics/Start/variables");
+    await expect.poll(() => page.getByText(MARKER).count(), { timeout: 15_000 }).toBe(0);
     await page.context().close();
   });
 
   it("student B sees the shared page", async () => {
     const page = await readerTab(await idp.mint("student-b"));
-    answers.length = 0;
     await page.goto(site.url + HELLO, { waitUntil: "networkidle" });
-    await expect.poll(() => answers.length).toBeGreaterThan(0);
+    await expect.poll(() => answers.length, { timeout: 15_000 }).toBeGreaterThan(0);
     expect(answers[0]).toEqual({ url: `/v1/reader/books/${BOOK}/overlays`, status: 200 });
     expect(await page.getByText("HELLO-BASE-TEXT").isVisible()).toBe(true);
     expect(await page.getByText(MARKER).count()).toBe(0);
@@ -156,9 +157,9 @@ describe("live overlays in headless Chromium (one build, no per-user pages)", ()
     };
     for (const [name, token] of Object.entries(cases)) {
       const page = await readerTab(token);
-      answers.length = 0;
       await page.goto(site.url + HELLO, { waitUntil: "networkidle" });
-      await expect.poll(() => answers.length, { message: name }).toBeGreaterThan(0);
+      await expect.poll(() => answers.length, { message: name, timeout: 15_000 }).toBeGreaterThan(0);
+      await page.waitForTimeout(300); // nothing more comes after a refusal
       expect(answers.map((a) => a.status), name).toEqual([401]);
       expect(await page.getByText("HELLO-BASE-TEXT").isVisible(), name).toBe(true);
       expect(await page.getByText("HELLO-ADA-OVERLAY").count(), name).toBe(0);
@@ -170,7 +171,7 @@ describe("live overlays in headless Chromium (one build, no per-user pages)", ()
   it("an overlay an agent writes shows on A's next page load, without a build; with the server down the shared page stays", async () => {
     const page = await readerTab(await idp.mint("student-a"));
     await page.goto(site.url + LOOPS, { waitUntil: "networkidle" });
-    await expect.poll(() => answers.some((a) => a.url.endsWith("/overlays"))).toBe(true);
+    await expect.poll(() => answers.some((a) => a.url.endsWith("/overlays")), { timeout: 15_000 }).toBe(true);
     expect(await page.getByText("LOOPS-BASE-TEXT").isVisible()).toBe(true);
     const put = await fetch(`${apiUrl}/v1/books/${BOOK}/files/content/01-Basics/01-Start/03-loops.md?user=student-a`, {
       method: "PUT",
