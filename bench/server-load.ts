@@ -94,10 +94,13 @@ interface Phase {
   latencies: number[];
   fiveHundreds: number;
   failures: number;
+  /** What the failures were: HTTP status or error code. */
+  kinds: Record<string, number>;
 }
 
 async function honest(base: string, token: string, seconds: number): Promise<Phase> {
-  const phase: Phase = { latencies: [], fiveHundreds: 0, failures: 0 };
+  const phase: Phase = { latencies: [], fiveHundreds: 0, failures: 0, kinds: {} };
+  const note = (kind: string) => (phase.kinds[kind] = (phase.kinds[kind] ?? 0) + 1);
   const until = Date.now() + seconds * 1000;
   const auth = { authorization: `Bearer ${token}` };
   await Promise.all(
@@ -119,9 +122,12 @@ async function honest(base: string, token: string, seconds: number): Promise<Pha
           const body = await res.arrayBuffer();
           if (res.status >= 500) phase.fiveHundreds++;
           else if (res.status >= 400) phase.failures++;
+          if (res.status >= 400) note(`${write ? "write" : "read"} ${res.status}`);
           if (write && res.ok) hash = (JSON.parse(Buffer.from(body).toString()) as { hash: string }).hash;
-        } catch {
+        } catch (err) {
           phase.failures++;
+          const cause = (err as { cause?: { code?: string } }).cause;
+          note(`${write ? "write" : "read"} ${cause?.code ?? (err as Error).name}`);
         }
         phase.latencies.push(performance.now() - t0);
       }
@@ -184,7 +190,7 @@ async function main(): Promise<void> {
       db: args.db,
       seconds: SECONDS,
       quiet: { calls: quiet.latencies.length, p50: pct(quiet.latencies, 50), p99: pct(quiet.latencies, 99), fiveHundreds: quiet.fiveHundreds, failures: quiet.failures },
-      attacked: { calls: attacked.latencies.length, p50: pct(attacked.latencies, 50), p99: pct(attacked.latencies, 99), fiveHundreds: attacked.fiveHundreds, failures: attacked.failures },
+      attacked: { calls: attacked.latencies.length, p50: pct(attacked.latencies, 50), p99: pct(attacked.latencies, 99), fiveHundreds: attacked.fiveHundreds, failures: attacked.failures, kinds: attacked.kinds },
       attack: stats,
     };
     const ratio = row.attacked.p99 / row.quiet.p99;
@@ -194,6 +200,7 @@ async function main(): Promise<void> {
       console.log(`server-load (${args.db}, ${SECONDS} s per phase, ${HONEST} honest clients, 1 write in 4)`);
       console.log(`  quiet:    ${row.quiet.calls} calls, p50 ${f(row.quiet.p50)}, p99 ${f(row.quiet.p99)}, 5xx ${row.quiet.fiveHundreds}, other failures ${row.quiet.failures}`);
       console.log(`  attacked: ${row.attacked.calls} calls, p50 ${f(row.attacked.p50)}, p99 ${f(row.attacked.p99)}, 5xx ${row.attacked.fiveHundreds}, other failures ${row.attacked.failures}`);
+      if (attacked.failures > 0) console.log(`  attacked failures by kind: ${JSON.stringify(attacked.kinds)}`);
       console.log(`  attack:   ${stats.slowBodyConnections} slow-body and ${stats.slowHeaderConnections} slow-header connections (200 + 200 at a time), ${stats.auditQueries} pathological audit queries (20 at a time)`);
       console.log(`  p99 attacked / quiet = ${ratio.toFixed(2)}× (goal ≤ 2×); honest 5xx = ${row.attacked.fiveHundreds} (goal 0)`);
     }
