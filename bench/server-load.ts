@@ -85,6 +85,7 @@ async function attack(port: number, token: string, seconds: number): Promise<voi
     }
   });
   const [b, h] = await Promise.all([Promise.all(slowBody), Promise.all(slowHeader), Promise.all(audit)]);
+  process.stderr.write(`attacker done: ${b.length + h.length} loops\n`);
   process.send?.({ slowBodyConnections: b.reduce((x, y) => x + y, 0), slowHeaderConnections: h.reduce((x, y) => x + y, 0), auditQueries: audits });
 }
 
@@ -181,7 +182,11 @@ async function main(): Promise<void> {
     await honest(base, token, 2); // warm-up, not counted
     const quiet = await honest(base, token, SECONDS);
     const attacker = fork(fileURLToPath(import.meta.url), ["--role", "attack", "--port", String(port), "--token", token, "--seconds", String(SECONDS + 4)]);
-    const attackStats = new Promise<Record<string, number>>((resolve) => attacker.once("message", (m) => resolve(m as Record<string, number>)));
+    // Resolves on the attacker's report, or (if it died) on its exit, so the bench always ends.
+    const attackStats = new Promise<Record<string, number>>((resolve) => {
+      attacker.once("message", (m) => resolve(m as Record<string, number>));
+      attacker.once("exit", (code) => resolve({ slowBodyConnections: NaN, slowHeaderConnections: NaN, auditQueries: NaN, attackerExit: code ?? -1 }));
+    });
     await sleep(3000); // let the attack reach full strength
     const attacked = await honest(base, token, SECONDS);
     const stats = await attackStats;
@@ -213,6 +218,8 @@ async function main(): Promise<void> {
 }
 
 if (args.role === "attack") {
+  const hardStop = setTimeout(() => process.exit(2), (Number(args.seconds) + 30) * 1000);
+  hardStop.unref();
   await attack(Number(args.port), args.token!, Number(args.seconds));
   process.exit(0);
 } else {
