@@ -86,7 +86,9 @@ async function attack(port: number, token: string, seconds: number): Promise<voi
   });
   const [b, h] = await Promise.all([Promise.all(slowBody), Promise.all(slowHeader), Promise.all(audit)]);
   process.stderr.write(`attacker done: ${b.length + h.length} loops\n`);
-  process.send?.({ slowBodyConnections: b.reduce((x, y) => x + y, 0), slowHeaderConnections: h.reduce((x, y) => x + y, 0), auditQueries: audits });
+  const report = { slowBodyConnections: b.reduce((x, y) => x + y, 0), slowHeaderConnections: h.reduce((x, y) => x + y, 0), auditQueries: audits };
+  // Exit only once the report has gone out (process.send is asynchronous).
+  await new Promise<void>((resolve) => (process.send ? process.send(report, () => resolve()) : resolve()));
 }
 
 // ---------- honest clients ----------
@@ -99,6 +101,9 @@ interface Phase {
   kinds: Record<string, number>;
 }
 
+/** Each honest client's last known hash of its own file, kept across phases (an honest client sends If-Match). */
+const knownHash = new Map<number, string>();
+
 async function honest(base: string, token: string, seconds: number): Promise<Phase> {
   const phase: Phase = { latencies: [], fiveHundreds: 0, failures: 0, kinds: {} };
   const note = (kind: string) => (phase.kinds[kind] = (phase.kinds[kind] ?? 0) + 1);
@@ -107,7 +112,6 @@ async function honest(base: string, token: string, seconds: number): Promise<Pha
   await Promise.all(
     Array.from({ length: HONEST }, async (_, c) => {
       let n = 0;
-      let hash: string | undefined;
       while (Date.now() < until) {
         n++;
         const write = n % 4 === 0;
@@ -117,14 +121,17 @@ async function honest(base: string, token: string, seconds: number): Promise<Pha
             ? await fetch(`${base}/v1/books/${BOOK}/files/content/02-p/01-c/${String(c + 1).padStart(2, "0")}-w.md`, {
                 method: "PUT",
                 body: `# client ${c} write ${n}\n`,
-                headers: { ...auth, ...(hash ? { "if-match": `"${hash}"` } : {}) },
+                headers: { ...auth, ...(knownHash.has(c) ? { "if-match": `"${knownHash.get(c)}"` } : {}) },
               })
             : await fetch(`${base}/v1/books/${BOOK}/files/${lesson((n % FILES) + 1)}`, { headers: auth });
           const body = await res.arrayBuffer();
           if (res.status >= 500) phase.fiveHundreds++;
           else if (res.status >= 400) phase.failures++;
           if (res.status >= 400) note(`${write ? "write" : "read"} ${res.status}`);
-          if (write && res.ok) hash = (JSON.parse(Buffer.from(body).toString()) as { hash: string }).hash;
+          if (write && res.ok) knownHash.set(c, (JSON.parse(Buffer.from(body).toString()) as { hash: string }).hash);
+          // A conflict carries the current hash: an honest client retries from there.
+          const current = write && (res.status === 409 || res.status === 428) ? (JSON.parse(Buffer.from(body).toString()) as { error: { currentHash?: string } }).error.currentHash : undefined;
+          if (current) knownHash.set(c, current);
         } catch (err) {
           phase.failures++;
           const cause = (err as { cause?: { code?: string } }).cause;
@@ -181,7 +188,7 @@ async function main(): Promise<void> {
     const base = `http://127.0.0.1:${port}`;
     await honest(base, token, 2); // warm-up, not counted
     const quiet = await honest(base, token, SECONDS);
-    const attacker = fork(fileURLToPath(import.meta.url), ["--role", "attack", "--port", String(port), "--token", token, "--seconds", String(SECONDS + 4)]);
+    const attacker = fork(fileURLToPath(import.meta.url), ["--role", "attack", "--port", String(port), "--token", token, "--seconds", String(SECONDS + 4)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
     // Resolves on the attacker's report, or (if it died) on its exit, so the bench always ends.
     const attackStats = new Promise<Record<string, number>>((resolve) => {
       attacker.once("message", (m) => resolve(m as Record<string, number>));
