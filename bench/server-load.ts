@@ -85,7 +85,10 @@ async function attack(port: number, token: string, seconds: number): Promise<voi
     }
   });
   const [b, h] = await Promise.all([Promise.all(slowBody), Promise.all(slowHeader), Promise.all(audit)]);
-  process.send?.({ slowBodyConnections: b.reduce((x, y) => x + y, 0), slowHeaderConnections: h.reduce((x, y) => x + y, 0), auditQueries: audits });
+  process.stderr.write(`attacker done: ${b.length + h.length} loops\n`);
+  const report = { slowBodyConnections: b.reduce((x, y) => x + y, 0), slowHeaderConnections: h.reduce((x, y) => x + y, 0), auditQueries: audits };
+  // Exit only once the report has gone out (process.send is asynchronous).
+  await new Promise<void>((resolve) => (process.send ? process.send(report, () => resolve()) : resolve()));
 }
 
 // ---------- honest clients ----------
@@ -94,16 +97,21 @@ interface Phase {
   latencies: number[];
   fiveHundreds: number;
   failures: number;
+  /** What the failures were: HTTP status or error code. */
+  kinds: Record<string, number>;
 }
 
+/** Each honest client's last known hash of its own file, kept across phases (an honest client sends If-Match). */
+const knownHash = new Map<number, string>();
+
 async function honest(base: string, token: string, seconds: number): Promise<Phase> {
-  const phase: Phase = { latencies: [], fiveHundreds: 0, failures: 0 };
+  const phase: Phase = { latencies: [], fiveHundreds: 0, failures: 0, kinds: {} };
+  const note = (kind: string) => (phase.kinds[kind] = (phase.kinds[kind] ?? 0) + 1);
   const until = Date.now() + seconds * 1000;
   const auth = { authorization: `Bearer ${token}` };
   await Promise.all(
     Array.from({ length: HONEST }, async (_, c) => {
       let n = 0;
-      let hash: string | undefined;
       while (Date.now() < until) {
         n++;
         const write = n % 4 === 0;
@@ -113,15 +121,21 @@ async function honest(base: string, token: string, seconds: number): Promise<Pha
             ? await fetch(`${base}/v1/books/${BOOK}/files/content/02-p/01-c/${String(c + 1).padStart(2, "0")}-w.md`, {
                 method: "PUT",
                 body: `# client ${c} write ${n}\n`,
-                headers: { ...auth, ...(hash ? { "if-match": `"${hash}"` } : {}) },
+                headers: { ...auth, ...(knownHash.has(c) ? { "if-match": `"${knownHash.get(c)}"` } : {}) },
               })
             : await fetch(`${base}/v1/books/${BOOK}/files/${lesson((n % FILES) + 1)}`, { headers: auth });
           const body = await res.arrayBuffer();
           if (res.status >= 500) phase.fiveHundreds++;
           else if (res.status >= 400) phase.failures++;
-          if (write && res.ok) hash = (JSON.parse(Buffer.from(body).toString()) as { hash: string }).hash;
-        } catch {
+          if (res.status >= 400) note(`${write ? "write" : "read"} ${res.status}`);
+          if (write && res.ok) knownHash.set(c, (JSON.parse(Buffer.from(body).toString()) as { hash: string }).hash);
+          // A conflict carries the current hash: an honest client retries from there.
+          const current = write && (res.status === 409 || res.status === 428) ? (JSON.parse(Buffer.from(body).toString()) as { error: { currentHash?: string } }).error.currentHash : undefined;
+          if (current) knownHash.set(c, current);
+        } catch (err) {
           phase.failures++;
+          const cause = (err as { cause?: { code?: string } }).cause;
+          note(`${write ? "write" : "read"} ${cause?.code ?? (err as Error).name}`);
         }
         phase.latencies.push(performance.now() - t0);
       }
@@ -174,8 +188,12 @@ async function main(): Promise<void> {
     const base = `http://127.0.0.1:${port}`;
     await honest(base, token, 2); // warm-up, not counted
     const quiet = await honest(base, token, SECONDS);
-    const attacker = fork(fileURLToPath(import.meta.url), ["--role", "attack", "--port", String(port), "--token", token, "--seconds", String(SECONDS + 4)]);
-    const attackStats = new Promise<Record<string, number>>((resolve) => attacker.once("message", (m) => resolve(m as Record<string, number>)));
+    const attacker = fork(fileURLToPath(import.meta.url), ["--role", "attack", "--port", String(port), "--token", token, "--seconds", String(SECONDS + 4)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    // Resolves on the attacker's report, or (if it died) on its exit, so the bench always ends.
+    const attackStats = new Promise<Record<string, number>>((resolve) => {
+      attacker.once("message", (m) => resolve(m as Record<string, number>));
+      attacker.once("exit", (code) => resolve({ slowBodyConnections: NaN, slowHeaderConnections: NaN, auditQueries: NaN, attackerExit: code ?? -1 }));
+    });
     await sleep(3000); // let the attack reach full strength
     const attacked = await honest(base, token, SECONDS);
     const stats = await attackStats;
@@ -184,7 +202,7 @@ async function main(): Promise<void> {
       db: args.db,
       seconds: SECONDS,
       quiet: { calls: quiet.latencies.length, p50: pct(quiet.latencies, 50), p99: pct(quiet.latencies, 99), fiveHundreds: quiet.fiveHundreds, failures: quiet.failures },
-      attacked: { calls: attacked.latencies.length, p50: pct(attacked.latencies, 50), p99: pct(attacked.latencies, 99), fiveHundreds: attacked.fiveHundreds, failures: attacked.failures },
+      attacked: { calls: attacked.latencies.length, p50: pct(attacked.latencies, 50), p99: pct(attacked.latencies, 99), fiveHundreds: attacked.fiveHundreds, failures: attacked.failures, kinds: attacked.kinds },
       attack: stats,
     };
     const ratio = row.attacked.p99 / row.quiet.p99;
@@ -194,6 +212,7 @@ async function main(): Promise<void> {
       console.log(`server-load (${args.db}, ${SECONDS} s per phase, ${HONEST} honest clients, 1 write in 4)`);
       console.log(`  quiet:    ${row.quiet.calls} calls, p50 ${f(row.quiet.p50)}, p99 ${f(row.quiet.p99)}, 5xx ${row.quiet.fiveHundreds}, other failures ${row.quiet.failures}`);
       console.log(`  attacked: ${row.attacked.calls} calls, p50 ${f(row.attacked.p50)}, p99 ${f(row.attacked.p99)}, 5xx ${row.attacked.fiveHundreds}, other failures ${row.attacked.failures}`);
+      if (attacked.failures > 0) console.log(`  attacked failures by kind: ${JSON.stringify(attacked.kinds)}`);
       console.log(`  attack:   ${stats.slowBodyConnections} slow-body and ${stats.slowHeaderConnections} slow-header connections (200 + 200 at a time), ${stats.auditQueries} pathological audit queries (20 at a time)`);
       console.log(`  p99 attacked / quiet = ${ratio.toFixed(2)}× (goal ≤ 2×); honest 5xx = ${row.attacked.fiveHundreds} (goal 0)`);
     }
@@ -206,6 +225,8 @@ async function main(): Promise<void> {
 }
 
 if (args.role === "attack") {
+  const hardStop = setTimeout(() => process.exit(2), (Number(args.seconds) + 30) * 1000);
+  hardStop.unref();
   await attack(Number(args.port), args.token!, Number(args.seconds));
   process.exit(0);
 } else {
