@@ -22,6 +22,8 @@ import { OVERLAY_ROUTES_KEY, mergeRouteMaps, personalizeDocs, type DocLike, type
 import { sidebarsDefinition, wrapSidebarItemsGenerator } from "./sidebar.js";
 import { attachSummaries } from "./summaries.js";
 import { currentFingerprint, syncBook, type SyncOptions, type SyncResult } from "./sync.js";
+import type { HttpSourceOptions } from "./source/index.js";
+import { PfsError } from "../errors/index.js";
 import { writeIfChanged } from "./cache-fs.js";
 import { writeFileAtomic } from "../fsutil/index.js";
 
@@ -33,6 +35,8 @@ export { pluginMetrics } from "./report.js";
 /** The load without Docusaurus (benchmarks, scripts): sync a book into a cache folder and get its numbers. */
 export { syncBook, type SyncOptions, type SyncResult } from "./sync.js";
 export type { LoadStats } from "./report.js";
+/** The book sources (DESIGN 4.5 "One narrow source"). */
+export { directSource, httpSource, closeSources, type BookSource, type HttpSourceOptions } from "./source/index.js";
 
 export interface Content {
   docs: DocsContent;
@@ -76,6 +80,7 @@ export function syncOptionsOf(options: PluginOptions, siteDir: string, cacheDir:
     bookId: options.bookId,
     cacheDir,
     store: { databaseUrl: options.databaseUrl, dataDir: options.dataDir === undefined ? undefined : resolve(siteDir, options.dataDir), storage },
+    source: httpSourceOptions(options, process.env),
     previewUser: options.previewUser,
     overlayUsers: options.overlayUsers,
     includeSummaries: options.includeSummaries,
@@ -87,6 +92,17 @@ export function syncOptionsOf(options: PluginOptions, siteDir: string, cacheDir:
   };
 }
 
+/** `source` option, else PFS_SOURCE_URL + PFS_SOURCE_TOKEN; neither: undefined (the direct source). */
+export function httpSourceOptions(options: Pick<PluginOptions, "source" | "fetchAttempts">, env: NodeJS.ProcessEnv): HttpSourceOptions | undefined {
+  const url = options.source?.url ?? env.PFS_SOURCE_URL;
+  const token = options.source?.token ?? env.PFS_SOURCE_TOKEN;
+  if (!url && !token) return undefined;
+  if (!url || !token) {
+    throw new PfsError("INVALID_ARGUMENT", `panaversity-fs/docusaurus: the HTTP source needs both a URL and a token (source.url / PFS_SOURCE_URL and source.token / PFS_SOURCE_TOKEN); only the ${url ? "URL" : "token"} is set.`);
+  }
+  return { url, token, attempts: options.fetchAttempts };
+}
+
 /**
  * In a site whose package.json has "type": "module", webpack parses Docusaurus' generated .js files
  * (.docusaurus/registry.js uses require.resolveWeak) as strict ES modules and the static render fails
@@ -95,10 +111,6 @@ export function syncOptionsOf(options: PluginOptions, siteDir: string, cacheDir:
  */
 export function generatedFilesRule(generatedFilesDir: string): { test: RegExp; include: string[]; type: "javascript/auto" } {
   return { test: /\.js$/, include: [generatedFilesDir], type: "javascript/auto" };
-}
-
-function isDevServer(): boolean {
-  return process.argv.slice(2).includes("start");
 }
 
 export default async function pluginPanaversityFs(context: LoadContext, options: PluginOptions): Promise<Plugin<Content>> {
@@ -168,7 +180,9 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
     },
     getPathsToWatch() {
       // Never the view folder: the sync rewrites it, and watching it would reload forever.
-      if (isDevServer() && options.pollInterval !== false) {
+      // Only the dev server watches paths, so asking for them is what starts the poller (its timer is unref'd:
+      // a one-shot command that also asks, like write-translations, still exits).
+      if (options.pollInterval !== false) {
         startPoller(cacheDir, {
           intervalMs: options.pollInterval,
           poll: () => currentFingerprint(syncOptions),

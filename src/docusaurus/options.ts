@@ -36,6 +36,8 @@ export interface PanaversityPluginOptions {
   fetchAttempts: number;
   /** Check every cached file on each load, not only those the plan touches (also PFS_VERIFY_CACHE=1). */
   verifyCache: boolean;
+  /** Read the book from `pfs serve` with a read-only token (also PFS_SOURCE_URL + PFS_SOURCE_TOKEN). */
+  source?: { url?: string; token?: string };
 }
 
 /** The normalized options the plugin factory receives. */
@@ -98,6 +100,7 @@ export const OWN_OPTIONS_SCHEMA = Joi.object<PanaversityPluginOptions>({
   pollInterval: Joi.alternatives().try(Joi.number().integer().min(250), Joi.boolean().valid(false)).default(DEFAULT_OPTIONS.pollInterval),
   fetchAttempts: Joi.number().integer().min(1).max(10).default(DEFAULT_OPTIONS.fetchAttempts),
   verifyCache: Joi.boolean().default(DEFAULT_OPTIONS.verifyCache),
+  source: Joi.object({ url: Joi.string().uri({ scheme: ["http", "https"] }), token: Joi.string() }),
 });
 
 const OWN_KEYS = new Set([...Object.keys(OWN_OPTIONS_SCHEMA.describe().keys ?? {}), "id"]);

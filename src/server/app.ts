@@ -17,6 +17,7 @@ import { authorize, seesUser, type Action, type Scope } from "./scopes.js";
 import { clientError, logLine } from "./errors.js";
 import { mimeTypeOf } from "./mime.js";
 import { expectedHashFrom, httpStatus, route, type Route } from "./routes.js";
+import { reprDigest, serveSource, sourceActions, sourceRoute, type SourceRoute } from "./source-routes.js";
 
 export interface ServerOptions {
   store: Store;
@@ -40,10 +41,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-/** RFC 9530 `Repr-Digest` of a hex SHA-256. */
-export function reprDigest(hexHash: string): string {
-  return `sha-256=:${Buffer.from(hexHash, "hex").toString("base64")}:`;
-}
+export { reprDigest } from "./source-routes.js";
 
 function auditQuery(q: Record<string, string>): AuditQuery {
   const { limit, status, ...rest } = q;
@@ -80,6 +78,13 @@ async function authorized(store: Store, scope: Scope, r: Route, action: Action):
     await store.recordRefused({ operation: r.op, bookId, path, userId: "userId" in action ? action.userId : undefined, agentId: scope.agentId }, error);
   }
   throw error;
+}
+
+/** A book source's route (plan with overlays, object by hash): every action it needs must be allowed. */
+async function handleSource(opts: ServerOptions, r: SourceRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const scope = scopeFor(opts.tokens, req.headers.authorization);
+  for (const action of sourceActions(r)) await authorized(opts.store, scope, { op: "plan", bookId: r.bookId }, action);
+  await serveSource(opts.store, r, res);
 }
 
 async function handle(opts: ServerOptions, r: Route, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -173,6 +178,8 @@ export function createPfsServer(opts: ServerOptions): Server {
       res.setHeader("x-request-id", requestId);
       let r: Route;
       try {
+        const source = sourceRoute(req.method ?? "GET", req.url ?? "/");
+        if (source) return void handleSource(opts, source, req, res).catch((err) => sendError(opts, req, res, requestId, err));
         r = route(req.method ?? "GET", req.url ?? "/");
       } catch (err) {
         return sendError(opts, req, res, requestId, err);

@@ -38,6 +38,12 @@ export interface StoreOptions {
   auditKeysPrevious?: string[];
   /** Refuse to create a new store: the embedded journal folder must already exist (read-side tools). */
   mustExist?: boolean;
+  /**
+   * Open for reading only (a build's book source): no migrations (the schema version is checked
+   * instead), no anchors, and every mutation is refused with FORBIDDEN. A role with SELECT grants is
+   * enough (docs/plugin-sources.md). Implies mustExist.
+   */
+  readOnly?: boolean;
 }
 
 export interface ResolvedStoreConfig {
@@ -53,6 +59,7 @@ export interface ResolvedStoreConfig {
   anchors: { intervalMs: number } | null;
   auditKey: string | null;
   auditKeysPrevious: string[];
+  readOnly: boolean;
 }
 
 export const DEFAULT_ANCHOR_INTERVAL_MS = 1000;
@@ -113,8 +120,9 @@ export function resolveStoreConfig(opts: StoreOptions = {}, env: Env = process.e
     mirror: opts.mirror ?? false,
     poolSize: opts.poolSize ?? 10,
     lockWaitMs: opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
-    anchors: resolveAnchors(opts.anchors),
+    anchors: opts.readOnly ? null : resolveAnchors(opts.anchors),
     ...resolveAuditKeys(opts, env),
+    readOnly: opts.readOnly === true,
   };
 }
 
