@@ -13,6 +13,7 @@ import { syncBook, type SyncOptions } from "../src/docusaurus/sync.js";
 import { closeSources, directSource, httpSource, type BookSource } from "../src/docusaurus/source/index.js";
 import { makeBackend, type BackendInstance, type DbKind } from "./support/backends.js";
 import { startSourceServer, type RunningServer } from "./support/source-server.js";
+import { ADMIN_URL, superuserQuery } from "./support/postgres.js";
 import { AGENT, makeSite, seedBook } from "./fixtures/docusaurus/harness.js";
 
 const BOOK = "fixture-book";
@@ -119,7 +120,7 @@ describe.each(COMBOS)("book source conformance: $kind on $db", ({ db, kind }) =>
     const cold = await load();
     expect(cold.stats).toMatchObject({ mode: "snapshot", fetched: 13, reused: 0 });
     expect(cold.gets).toBe(13);
-    expect(await readFile(join(site.siteDir, "cache/docs/01-Basics/01-Start/01-hello.md"), "utf8")).toContain("# Hello");
+    expect(await readFile(join(site.siteDir, "cache/docs/01-Basics/01-Start/01-hello.md"), "utf8")).toContain("title: Hello World");
     const warm = await load();
     expect(warm.stats).toMatchObject({ mode: "delta", fetched: 0, written: 0, deleted: 0 });
     expect(warm.gets).toBe(0);
@@ -166,6 +167,58 @@ describe.each(COMBOS)("book source conformance: $kind on $db", ({ db, kind }) =>
     expect(warnings.join("\n")).toMatch(/OFFLINE BUILD/);
     const { ms: _ms, journal: _journal, ...stats } = r.stats;
     seen.push({ ...stats, gets: 0 });
+  });
+});
+
+describe("direct source: a read-only store on a role with SELECT grants only (PostgreSQL)", () => {
+  let backend: BackendInstance;
+  let site: Awaited<ReturnType<typeof makeSite>>;
+  let readerUrl: string;
+  const role = `pfs_reader_${Math.random().toString(36).slice(2, 8)}`;
+
+  beforeAll(async () => {
+    backend = await makeBackend({ name: "postgres+local", db: "postgres", storage: "local" });
+    const store = await openStore(backend.options);
+    await seedBook(store, BOOK);
+    await store.close();
+    // The grants docs/plugin-sources.md lists, without the optional INSERT/UPDATE on book_manifest.
+    for (const sql of [
+      `CREATE ROLE ${role} LOGIN`,
+      `GRANT USAGE ON SCHEMA public, drizzle TO ${role}`,
+      `GRANT SELECT ON file_journal, book_head, audit_log, book_manifest TO ${role}`,
+      `GRANT SELECT ON drizzle.__drizzle_migrations TO ${role}`,
+    ])
+      await superuserQuery(backend.databaseUrl!, sql);
+    const url = new URL(backend.databaseUrl!);
+    url.username = role;
+    readerUrl = url.toString();
+    site = await makeSite();
+  });
+
+  afterAll(async () => {
+    await closeSources();
+    await site?.cleanup();
+    await backend?.cleanup(); // drops the database (and the role's grants in it) first
+    await superuserQuery(ADMIN_URL, `DROP ROLE IF EXISTS ${role}`).catch(() => {});
+  });
+
+  it("loads the book cold and unchanged, and the store it opens refuses every mutation, changing nothing", async () => {
+    const options = { databaseUrl: readerUrl, storage: backend.options.storage };
+    const sync = (): SyncOptions => ({ bookId: BOOK, cacheDir: join(site.siteDir, "ro-cache"), store: options, overlayUsers: [], includeSummaries: true, concurrency: 4, offline: "fail", fetchAttempts: 2 });
+    expect((await syncBook(sync())).stats).toMatchObject({ fetched: 13, pages: 11 });
+    expect((await syncBook(sync())).stats).toMatchObject({ fetched: 0, written: 0 });
+
+    const ro = await openStore({ ...options, readOnly: true });
+    try {
+      const before = await ro.read({ bookId: BOOK, path: HELLO });
+      await expect(ro.write({ bookId: BOOK, path: HELLO, content: "# x\n", expectedHash: before.hash, agentId: AGENT })).rejects.toMatchObject({ code: "FORBIDDEN" });
+      await expect(ro.delete({ bookId: BOOK, path: HELLO, expectedHash: before.hash, agentId: AGENT })).rejects.toMatchObject({ code: "FORBIDDEN" });
+      await expect(ro.gc({})).rejects.toMatchObject({ code: "FORBIDDEN" });
+      expect((await ro.read({ bookId: BOOK, path: HELLO })).hash).toBe(before.hash);
+      expect((await ro.audit({ bookId: BOOK, limit: 1000 })).entries.filter((e) => e.status !== "ok")).toEqual([]);
+    } finally {
+      await ro.close();
+    }
   });
 });
 
