@@ -58,7 +58,8 @@ export function httpSource(options: HttpSourceOptions): BookSource {
     try {
       res = await fetch(url, { headers });
     } catch (err) {
-      throw new PfsError(unreachable, `pfs serve at ${origin} is unreachable: ${(err as Error).cause ? String(((err as Error).cause as Error).message ?? (err as Error).cause) : (err as Error).message}`, { url: origin }, { cause: err });
+      const why = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
+      throw new PfsError(unreachable, `pfs serve at ${origin} is unreachable: ${why}`, { url: origin }, { cause: err });
     }
     if (res.ok) return res;
     const text = await res.text().catch(() => "");
@@ -68,8 +69,9 @@ export function httpSource(options: HttpSourceOptions): BookSource {
     } catch {
       // not our JSON (a proxy's page): the status says enough
     }
-    const code = (ERROR_CODES as readonly string[]).includes(body.error?.code ?? "") ? (body.error!.code as ErrorCode) : transientStatus(res.status) ? unreachable : "INVALID_ARGUMENT";
-    throw new PfsError(transientStatus(res.status) ? unreachable : code, `pfs serve at ${origin} answered ${res.status}: ${body.error?.message ?? (text.slice(0, 200) || res.statusText)}`, { status: res.status, url: origin });
+    // 5xx and 429 mean "later" (offline: "use-cache" may apply); otherwise the server's own code (403, 404, 400…).
+    const known = (ERROR_CODES as readonly string[]).includes(body.error?.code ?? "") ? (body.error!.code as ErrorCode) : "INVALID_ARGUMENT";
+    throw new PfsError(transientStatus(res.status) ? unreachable : known, `pfs serve at ${origin} answered ${res.status}: ${body.error?.message ?? (text.slice(0, 200) || res.statusText)}`, { status: res.status, url: origin });
   }
 
   const session: SourceSession = {
