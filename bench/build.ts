@@ -4,7 +4,7 @@
  * object GETs, cache writes — on a large generated book and a small one in the same journal.
  *
  *   npx tsx bench/build.ts [--pages 20000] [--small 1000] [--db postgres|pglite] [--latency 0]
- *                          [--concurrency 16] [--repeat 3] [--naive] [--json]
+ *                          [--concurrency 16] [--repeat 3] [--naive] [--sources] [--json]
  *
  * For each book: a cold load (cache wiped), then unchanged and 3-pages-changed loads two ways in the same run:
  *   delta    — what the plugin does: one planLoad since the cache's manifest hash; only touched files stat-ed;
@@ -13,6 +13,8 @@
  * and, on PostgreSQL, the rows the server read for them (pg_stat_user_tables: seq_tup_read + idx_tup_fetch).
  * --naive adds the old baseline: open the store, snapshot, download every file into a fresh folder.
  * --latency <ms> delays every object GET (approximates a remote bucket).
+ * --sources (PostgreSQL) adds, per book: cold and unchanged loads through the direct source and through
+ * `pfs serve` with a read-only token (the HTTP source), in the same run (bench/sources.ts).
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -26,6 +28,7 @@ import { syncBook, type SyncOptions } from "../src/docusaurus/sync.js";
 import { generateSyntheticBook, type SampleBook } from "../scripts/sample-book.js";
 import { seedBook } from "../scripts/seed.js";
 import { createTestDatabase } from "../test/support/postgres.js";
+import { benchSources, printSources, type SourcesResult } from "./sources.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -36,6 +39,7 @@ const { values: args } = parseArgs({
     concurrency: { type: "string", default: "16" },
     repeat: { type: "string", default: "3" },
     naive: { type: "boolean", default: false },
+    sources: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
   },
 });
@@ -268,11 +272,16 @@ async function main() {
   }
   try {
     const books: BookResult[] = [];
-    for (const pages of SIZES) books.push(await benchBook(root, storeOptions, serverRows, analyze, pages));
+    const sources: SourcesResult[] = [];
+    for (const pages of SIZES) {
+      books.push(await benchBook(root, storeOptions, serverRows, analyze, pages));
+      if (args.sources) sources.push(await benchSources(root, storeOptions, `bench-${pages}`, books.at(-1)!.pages, CONCURRENCY, REPEAT, () => gets));
+    }
     if (args.json) {
-      console.log(JSON.stringify({ db: args.db, latencyMs: LATENCY_MS, concurrency: CONCURRENCY, repeat: REPEAT, books }, null, 2));
+      console.log(JSON.stringify({ db: args.db, latencyMs: LATENCY_MS, concurrency: CONCURRENCY, repeat: REPEAT, books, sources }, null, 2));
       return;
     }
+    for (const r of sources) printSources(r, LATENCY_MS);
     console.log(`\nbench/build: plugin content loads, ${args.db === "postgres" ? "PostgreSQL" : "embedded PGlite"} journal`);
     for (const b of books) printBook(b, args.db === "postgres" ? "PostgreSQL" : "PGlite");
     if (books.length > 1) {

@@ -126,3 +126,25 @@ export function sdkRetryStrategy(
     recordSuccess: () => {},
   };
 }
+
+/**
+ * Runs `fn` until it succeeds, fails with an error `retryable` refuses, or the policy's attempts run
+ * out, waiting `backoffDelay` between attempts. `onRetry` sees each failure that will be retried.
+ */
+export async function retrying<T>(
+  fn: (attempt: number) => Promise<T>,
+  retryable: (err: unknown) => boolean,
+  policy: Partial<RetryPolicy> = {},
+  onRetry: (err: unknown, attempt: number) => void = () => {},
+): Promise<T> {
+  const p: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...policy };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (err) {
+      if (attempt >= p.maxAttempts || !retryable(err)) throw err;
+      onRetry(err, attempt);
+      await new Promise((r) => setTimeout(r, backoffDelay(attempt, p)));
+    }
+  }
+}

@@ -1,11 +1,6 @@
 /** I/O on the local cache folder: stats, hashing, atomic writes and links. Decisions live in cache-plan.ts; the disk primitives in src/fsutil. */
-import { createWriteStream } from "node:fs";
 import { copyFile, link, lstat, readFile, readdir, rm } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import { pipeline } from "node:stream/promises";
-import type { Readable } from "node:stream";
-import { PfsError } from "../errors/index.js";
-import { HashingStream } from "../hashing/index.js";
 import { writeFileAtomic } from "../fsutil/index.js";
 import { CACHE_MANIFEST_VERSION, type CacheManifest, type FileStat } from "./cache-plan.js";
 import { MANIFEST_FILE, OBJECTS_DIR, objectFile } from "./cache-layout.js";
@@ -22,23 +17,6 @@ export async function statOrNull(file: string): Promise<FileStat | null> {
     if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") return null;
     throw err;
   }
-}
-
-/**
- * Streams an object into `file` (temp + rename) while hashing it; memory stays bounded for large assets.
- * Returns the byte count, or throws a PfsError INTEGRITY_ERROR (and leaves nothing) when the bytes do
- * not hash to `hash`.
- */
-export async function writeVerified(file: string, body: Readable, hash: string): Promise<number> {
-  const hasher = new HashingStream();
-  await writeFileAtomic(file, async (tmp) => {
-    await pipeline(body, hasher, createWriteStream(tmp, { flags: "wx" }));
-    const actual = hasher.digest();
-    if (actual !== hash) {
-      throw new PfsError("INTEGRITY_ERROR", `Object ${hash} arrived with different bytes (they hash to ${actual}).`, { hash, actual });
-    }
-  });
-  return hasher.size;
 }
 
 /** Writes only when the content differs (files the dev server watches must not be touched needlessly). */

@@ -186,3 +186,88 @@ export function planDelta(desired: DesiredState, previous: Pick<CacheManifest, "
 export function verifyCacheRequested(env: NodeJS.ProcessEnv, argv: readonly string[]): boolean {
   return /^(1|true|yes)$/i.test(env.PFS_VERIFY_CACHE ?? "") || argv.includes("--verify-cache");
 }
+
+/** What one load does to the cache: objects to check or fetch, view files to write and remove, objects to drop. */
+export interface CacheWork {
+  /** Objects the load needs on disk (hash → size). */
+  wanted: ReadonlyMap<string, number>;
+  /** Stats of the wanted objects found on disk (for planObjects). */
+  checkStats: ReadonlyMap<string, FileStat>;
+  write: string[];
+  remove: string[];
+  dropObjects: string[];
+}
+
+/** A full check: from a walk of the whole cache. */
+export function planFullWork(desired: DesiredState, previous: CacheManifest | null, objectStats: ReadonlyMap<string, FileStat>, targetStats: ReadonlyMap<string, FileStat>): CacheWork {
+  const targets = planTargets(desired, previous, targetStats);
+  return { wanted: desired.objects, checkStats: objectStats, write: targets.write, remove: targets.remove, dropObjects: unreferencedObjects(objectStats.keys(), desired) };
+}
+
+/** The objects a delta load touches: the new ones and those of every target it writes (only these are stat-ed). */
+export function touchedObjects(desired: DesiredState, delta: DeltaPlan): Map<string, number> {
+  const touched = new Map(delta.newObjects);
+  for (const target of delta.write) touched.set(desired.targets.get(target)!.hash, desired.targets.get(target)!.size);
+  return touched;
+}
+
+/** A delta load: from the manifest and the plan alone, plus the stats of the touched objects. */
+export function planDeltaWork(delta: DeltaPlan, touched: ReadonlyMap<string, number>, fresh: ReadonlyMap<string, FileStat>): CacheWork {
+  return { wanted: touched, checkStats: fresh, write: delta.write, remove: delta.remove, dropObjects: delta.dropObjects };
+}
+
+export interface ManifestParts {
+  bookId: string;
+  viewsKey: string;
+  views: string[];
+  desired: DesiredState;
+  plan: { manifestHash: string; seq: number; overlays: OverlayFile[] };
+  base: ReadonlyMap<string, BookFile>;
+  fingerprint: string;
+  /** Stats known before this load wrote anything (walked, or carried over from the last manifest). */
+  targetStats: ReadonlyMap<string, FileStat>;
+  /** Targets this load wrote, with their new stats. */
+  written: ReadonlyMap<string, FileStat>;
+  objectStats: ReadonlyMap<string, FileStat>;
+  writtenAt: string;
+}
+
+/** The cache manifest a load persists last: it describes only what is really on disk. */
+export function buildManifest(p: ManifestParts): CacheManifest {
+  // Insertion order, not sorted: the manifest is read back by key, and sorting 20,000 keys costs a delta load time.
+  const targets: CacheManifest["targets"] = {};
+  for (const [target, want] of p.desired.targets) {
+    const s = p.written.get(target) ?? p.targetStats.get(target);
+    if (!s) throw new Error(`panaversity-fs: ${target} vanished from the cache while loading.`);
+    targets[target] = { hash: want.hash, bookPath: want.bookPath, stat: s };
+  }
+  const objects: CacheManifest["objects"] = {};
+  for (const hash of p.desired.objects.keys()) {
+    const s = p.objectStats.get(hash);
+    if (s) objects[hash] = s;
+  }
+  return {
+    version: CACHE_MANIFEST_VERSION,
+    bookId: p.bookId,
+    manifestHash: p.plan.manifestHash,
+    seq: p.plan.seq,
+    fingerprint: p.fingerprint,
+    viewsKey: p.viewsKey,
+    views: p.views,
+    pages: p.desired.pages,
+    base: Object.fromEntries([...p.base.values()].map((f) => [f.path, [f.hash, f.size]])),
+    overlays: p.plan.overlays,
+    targets,
+    objects,
+    summaries: Object.fromEntries(p.desired.summaries),
+    writtenAt: p.writtenAt,
+  };
+}
+
+/** "content/a.md, content/b.md and 3 more": the pages an object serves, for error messages. */
+export function pagesUsing(desired: DesiredState, hash: string): string {
+  const paths = [...desired.targets.values()].filter((t) => t.hash === hash).map((t) => t.bookPath);
+  const summaries = [...desired.summaries].filter(([, h]) => h === hash).map(([k]) => `summary of ${k.split("|")[1]}`);
+  const all = [...new Set([...paths, ...summaries])];
+  return all.length ? all.slice(0, 3).join(", ") + (all.length > 3 ? ` and ${all.length - 3} more` : "") : "an unknown page";
+}

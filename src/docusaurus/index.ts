@@ -23,6 +23,8 @@ import { OVERLAY_ROUTES_KEY, mergeRouteMaps, personalizeDocs, type DocLike, type
 import { sidebarsDefinition, wrapSidebarItemsGenerator } from "./sidebar.js";
 import { attachSummaries } from "./summaries.js";
 import { currentFingerprint, syncBook, type SyncOptions, type SyncResult } from "./sync.js";
+import type { HttpSourceOptions } from "./source/index.js";
+import { PfsError } from "../errors/index.js";
 import { writeIfChanged } from "./cache-fs.js";
 import { writeFileAtomic } from "../fsutil/index.js";
 import { LIVE_KEY, liveConfig, liveHeadTags, liveRoutes } from "./live.js";
@@ -37,6 +39,8 @@ export { syncBook, type SyncOptions, type SyncResult } from "./sync.js";
 export type { LoadStats } from "./report.js";
 /** The materialized docs folder (a stable path for the site's plugins) and its pre-build sync. */
 export { docsFolder, syncDocsFolder } from "./docs-folder.js";
+/** The book sources (DESIGN 4.5 "One narrow source"). */
+export { directSource, httpSource, closeSources, type BookSource, type HttpSourceOptions } from "./source/index.js";
 
 /**
  * The docs plugin's loaded content (`loadedVersions` at the top, where search plugins, sitemap and other
@@ -93,6 +97,7 @@ export function syncOptionsOf(options: PanaversityPluginOptions, siteDir: string
     bookId: options.bookId,
     cacheDir,
     store: { databaseUrl: options.databaseUrl, dataDir: options.dataDir === undefined ? undefined : resolve(siteDir, options.dataDir), storage },
+    source: httpSourceOptions(options, process.env),
     previewUser: options.previewUser,
     overlayUsers: options.overlayUsers,
     includeSummaries: options.includeSummaries,
@@ -103,6 +108,17 @@ export function syncOptionsOf(options: PanaversityPluginOptions, siteDir: string
     overlayComponents: options.overlayComponents,
     warn: (message) => logger.warn(message),
   };
+}
+
+/** `source` option, else PFS_SOURCE_URL + PFS_SOURCE_TOKEN; neither: undefined (the direct source). */
+export function httpSourceOptions(options: Pick<PluginOptions, "source" | "fetchAttempts">, env: NodeJS.ProcessEnv): HttpSourceOptions | undefined {
+  const url = options.source?.url ?? env.PFS_SOURCE_URL;
+  const token = options.source?.token ?? env.PFS_SOURCE_TOKEN;
+  if (!url && !token) return undefined;
+  if (!url || !token) {
+    throw new PfsError("INVALID_ARGUMENT", `panaversity-fs/docusaurus: the HTTP source needs both a URL and a token (source.url / PFS_SOURCE_URL and source.token / PFS_SOURCE_TOKEN); only the ${url ? "URL" : "token"} is set.`);
+  }
+  return { url, token, attempts: options.fetchAttempts };
 }
 
 /**
@@ -123,10 +139,6 @@ export function generatedFilesRule(generatedFilesDir: string): { test: RegExp; i
  * extension makes them CommonJS whatever the site's package type. (webpack keeps that bundle in one file.)
  */
 export const SERVER_CHUNK_FILENAME = "assets/js/[name].[contenthash:8].cjs";
-
-function isDevServer(): boolean {
-  return process.argv.slice(2).includes("start");
-}
 
 export default async function pluginPanaversityFs(context: LoadContext, options: PluginOptions): Promise<Plugin<Content>> {
   const cacheDir = resolve(context.siteDir, options.cacheDir);
@@ -214,7 +226,9 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
     },
     getPathsToWatch() {
       // Never the view folder: the sync rewrites it, and watching it would reload forever.
-      if (isDevServer() && options.pollInterval !== false) {
+      // Only the dev server watches paths, so asking for them is what starts the poller (its timer is unref'd:
+      // a one-shot command that also asks, like write-translations, still exits).
+      if (options.pollInterval !== false) {
         startPoller(cacheDir, {
           intervalMs: options.pollInterval,
           poll: () => currentFingerprint(syncOptions),

@@ -57,6 +57,8 @@ export interface PanaversityPluginOptions {
   showSummaries: boolean;
   /** Components an overlay page may use; overlays are compiled as safe markdown (docs/security.md). */
   overlayComponents: string[];
+  /** Read the book from `pfs serve` with a read-only token (also PFS_SOURCE_URL + PFS_SOURCE_TOKEN). */
+  source?: { url?: string; token?: string };
 }
 
 /** The normalized options the plugin factory receives. */
@@ -141,6 +143,7 @@ export const OWN_OPTIONS_SCHEMA = Joi.object<PanaversityPluginOptions>({
     .items(Joi.string().pattern(COMPONENT_NAME).messages({ "string.pattern.base": "{#label} must be a component name (capitalised, e.g. Quiz or Tabs.Item)" }))
     .unique()
     .default(DEFAULT_OPTIONS.overlayComponents),
+  source: Joi.object({ url: Joi.string().uri({ scheme: ["http", "https"] }), token: Joi.string() }),
 });
 
 const OWN_KEYS = new Set([...Object.keys(OWN_OPTIONS_SCHEMA.describe().keys ?? {}), "id"]);

@@ -6,7 +6,11 @@
  *    with the book's sidebar (overlay-routes.ts);
  *  - book-level front-matter pages (content/preface.md …) without a sidebar_position come first.
  */
-import type { SidebarItemsGeneratorOption, NormalizedSidebarItem } from "@docusaurus/plugin-content-docs/src/sidebars/types.js";
+import type { PluginOptions as DocsPluginOptions } from "@docusaurus/plugin-content-docs";
+
+/** Derived from the docs plugin's public types (its sidebars/types module is private). */
+type SidebarItemsGeneratorOption = DocsPluginOptions["sidebarItemsGenerator"];
+type NormalizedSidebarItem = Awaited<ReturnType<SidebarItemsGeneratorOption>>[number];
 import { USER_VIEWS_DIR } from "./cache-layout.js";
 
 export const MAIN_SIDEBAR = "book";

@@ -1,5 +1,5 @@
 /** Store-wide questions about books: which exist and how big they are. */
-import { count, eq, sum } from "drizzle-orm";
+import { and, count, eq, inArray, or, sum } from "drizzle-orm";
 import { BASE_USER } from "../paths/index.js";
 import { fileJournal } from "./schema.js";
 import { auditBooks } from "./queries.js";
@@ -32,4 +32,18 @@ export async function bookCounts(tx: Tx): Promise<BookCounts[]> {
     b.overlays -= b.files;
   }
   return [...byBook.values()].sort((a, b) => (a.bookId < b.bookId ? -1 : a.bookId > b.bookId ? 1 : 0));
+}
+
+/**
+ * The size of object `sha256` if book `bookId` references it from its base or from an overlay of one of
+ * `users` ("*": any user); null otherwise. Served by the sha256 index.
+ */
+export async function objectSizeInBook(tx: Tx, bookId: string, sha256: string, users: "*" | readonly string[]): Promise<number | null> {
+  const whose = users === "*" ? undefined : or(eq(fileJournal.userId, BASE_USER), users.length ? inArray(fileJournal.userId, [...users]) : undefined);
+  const [row] = await tx
+    .select({ size: fileJournal.size })
+    .from(fileJournal)
+    .where(and(eq(fileJournal.sha256, sha256), eq(fileJournal.bookId, bookId), whose))
+    .limit(1);
+  return row?.size ?? null;
 }

@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { mkdir } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import pg from "pg";
 import { PGlite } from "@electric-sql/pglite";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -38,6 +39,11 @@ export interface JournalOptions {
    * cancel one, so for the embedded journal the bounds on caller input are what keep queries short.
    */
   statementTimeoutMs?: number;
+  /**
+   * Open without migrating (a role with SELECT grants is enough): the schema must already be this
+   * version's, else JOURNAL_UNAVAILABLE says to run a writer (any `pfs` command) once.
+   */
+  readOnly?: boolean;
 }
 
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 5_000;
@@ -91,10 +97,31 @@ export function journalError(err: unknown, where: string): PfsError {
 
 export async function openJournal(opts: JournalOptions): Promise<Journal> {
   const timeout = statementTimeoutMs(opts.statementTimeoutMs);
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10, timeout) : openPglite(opts.pgliteDir ?? ".panaversity/journal", opts.lock, timeout);
+  const readOnly = opts.readOnly === true;
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize ?? 10, timeout, readOnly) : openPglite(opts.pgliteDir ?? ".panaversity/journal", opts.lock, timeout, readOnly);
 }
 
-async function openPostgres(url: string, poolSize: number, timeoutMs: number): Promise<Journal> {
+/** The `when` of the newest migration this version ships (drizzle records it as created_at). */
+function latestMigration(): number {
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8")) as { entries: { when: number }[] };
+  return Math.max(...journal.entries.map((e) => e.when));
+}
+
+/** Read-only opens do not migrate: they check that a writer already did. */
+async function assertSchemaCurrent(query: (sql: string) => Promise<{ rows: Record<string, unknown>[] }>, where: string): Promise<void> {
+  let applied = 0;
+  try {
+    const { rows } = await query("SELECT max(created_at) AS at FROM drizzle.__drizzle_migrations");
+    applied = Number(rows[0]?.at ?? 0);
+  } catch (err) {
+    throw new PfsError("JOURNAL_UNAVAILABLE", `The journal (${where}) has no schema this read-only open can use (${(err as Error).message}); open it once with a writer (any pfs command) or grant SELECT on drizzle.__drizzle_migrations.`, {}, { cause: err });
+  }
+  if (applied < latestMigration()) {
+    throw new PfsError("JOURNAL_UNAVAILABLE", `The journal (${where}) has an older schema than this version of panaversity-fs and a read-only open does not migrate; run a writer (any pfs command) once.`, { schemaBehind: true });
+  }
+}
+
+async function openPostgres(url: string, poolSize: number, timeoutMs: number, readOnly: boolean): Promise<Journal> {
   const description = `PostgreSQL ${redactUrl(url)}`;
   // statement_timeout is a startup parameter: every pooled connection has it from its first query.
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000, statement_timeout: timeoutMs });
@@ -105,15 +132,8 @@ async function openPostgres(url: string, poolSize: number, timeoutMs: number): P
   try {
     const client = await pool.connect();
     try {
-      // Waiting for another opener's migration, or migrating a large table, may take longer than a query may.
-      await client.query("SET statement_timeout = 0");
-      await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
-      try {
-        await migratePg(drizzlePg(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
-      } finally {
-        await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]);
-        await client.query("RESET statement_timeout");
-      }
+      if (readOnly) await assertSchemaCurrent((q) => client.query(q), description);
+      else await migrateLocked(client);
     } finally {
       client.release();
     }
@@ -125,7 +145,19 @@ async function openPostgres(url: string, poolSize: number, timeoutMs: number): P
   return { kind: "postgres", db, description, close: () => pool.end() };
 }
 
-async function openPglite(dir: string, lock: LockOptions = {}, timeoutMs = DEFAULT_STATEMENT_TIMEOUT_MS): Promise<Journal> {
+async function migrateLocked(client: pg.PoolClient): Promise<void> {
+  // Waiting for another opener's migration, or migrating a large table, may take longer than a query may.
+  await client.query("SET statement_timeout = 0");
+  await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+  try {
+    await migratePg(drizzlePg(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
+  } finally {
+    await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]);
+    await client.query("RESET statement_timeout");
+  }
+}
+
+async function openPglite(dir: string, lock: LockOptions = {}, timeoutMs = DEFAULT_STATEMENT_TIMEOUT_MS, readOnly = false): Promise<Journal> {
   const description = `embedded PGlite at ${dir}`;
   await mkdir(dir, { recursive: true });
   const release = await acquireLockFile(join(dir, "..", `${dir.split(/[\\/]/).pop()}.lock`), lock);
@@ -133,7 +165,8 @@ async function openPglite(dir: string, lock: LockOptions = {}, timeoutMs = DEFAU
   try {
     client = await PGlite.create(dir);
     const db = drizzlePglite(client, { schema });
-    await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    if (readOnly) await assertSchemaCurrent((q) => client!.query<Record<string, unknown>>(q), description);
+    else await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
     // Set for parity (and for PGlite builds that can cancel); the current one runs each query to its end.
     await client.query(`SET statement_timeout = ${timeoutMs}`);
     const opened = client;

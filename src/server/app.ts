@@ -23,6 +23,7 @@ import { corsFor } from "./cors.js";
 import type { ReaderVerifier } from "./oidc.js";
 import { RenderCache } from "./render-overlay.js";
 import { handleReader, type ReaderContext } from "./reader-routes.js";
+import { reprDigest, serveSource, sourceActions, sourceRoute, type SourceRoute } from "./source-routes.js";
 
 export interface ServerOptions {
   store: Store;
@@ -64,10 +65,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-/** RFC 9530 `Repr-Digest` of a hex SHA-256. */
-export function reprDigest(hexHash: string): string {
-  return `sha-256=:${Buffer.from(hexHash, "hex").toString("base64")}:`;
-}
+export { reprDigest } from "./source-routes.js";
 
 function auditQuery(q: Record<string, string>): AuditQuery {
   const { limit, status, ...rest } = q;
@@ -101,6 +99,13 @@ function actionOf(r: Route): Action | null {
 async function authorized(store: Store, limits: Limits, scope: Scope, r: Route, action: Action): Promise<void> {
   const decision = authorize(scope, action);
   if (!decision.ok) await refuse(store, limits.refusals, scope, action, decision, "path" in r ? r.path : undefined);
+}
+
+/** A book source's route (plan with overlays, object by hash): every action it needs must be allowed. */
+async function handleSource(opts: ServerOptions, limits: Limits, r: SourceRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const scope = scopeFor(opts.tokens, req.headers.authorization);
+  for (const action of sourceActions(r)) await authorized(opts.store, limits, scope, { op: "plan", bookId: r.bookId }, action);
+  await serveSource(opts.store, r, res);
 }
 
 async function handle(opts: ServerOptions & { reader: ReaderContext }, limits: Limits, r: Route, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -212,6 +217,8 @@ export function createPfsServer(opts: ServerOptions): Server {
       if (cors.preflight) return void res.writeHead(204).end();
       let r: Route;
       try {
+        const source = sourceRoute(req.method ?? "GET", req.url ?? "/");
+        if (source) return void handleSource(opts, limits, source, req, res).catch((err) => sendError(opts, req, res, requestId, err));
         r = route(req.method ?? "GET", req.url ?? "/");
       } catch (err) {
         return sendError(opts, req, res, requestId, err);

@@ -45,6 +45,12 @@ export interface StoreOptions {
    * comma-separated; else none). Base pages stay full MDX.
    */
   overlayComponents?: readonly string[];
+  /**
+   * Open for reading only (a build's book source): no migrations (the schema version is checked
+   * instead), no anchors, and every mutation is refused with FORBIDDEN. A role with SELECT grants is
+   * enough (docs/plugin-sources.md). Implies mustExist.
+   */
+  readOnly?: boolean;
 }
 
 export interface ResolvedStoreConfig {
@@ -61,6 +67,7 @@ export interface ResolvedStoreConfig {
   auditKey: string | null;
   auditKeysPrevious: string[];
   overlayComponents: string[];
+  readOnly: boolean;
 }
 
 export const DEFAULT_ANCHOR_INTERVAL_MS = 1000;
@@ -127,9 +134,10 @@ export function resolveStoreConfig(opts: StoreOptions = {}, env: Env = process.e
     mirror: opts.mirror ?? false,
     poolSize: opts.poolSize ?? 10,
     lockWaitMs: opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS,
-    anchors: resolveAnchors(opts.anchors),
+    anchors: opts.readOnly ? null : resolveAnchors(opts.anchors),
     ...resolveAuditKeys(opts, env),
     overlayComponents: resolveOverlayComponents(opts.overlayComponents, env),
+    readOnly: opts.readOnly === true,
   };
 }
 

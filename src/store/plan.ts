@@ -6,7 +6,8 @@
 import { isPfsError, PfsError } from "../errors/index.js";
 import { isSha256Hex } from "../hashing/index.js";
 import { assertBookId, assertUserId, BASE_USER } from "../paths/index.js";
-import { baseChangesSince, findManifest, getBookHead, listFiles, recordManifest } from "../journal/queries.js";
+import { baseChangesSince, findManifest, getBookHead, listFiles } from "../journal/queries.js";
+import { rememberManifest } from "./read-only.js";
 import { baseRowsOf, manifestBetween, manifestHashOfJournal, overlayRowsOf } from "../journal/manifest-queries.js";
 import { journalError, type Tx } from "../journal/db.js";
 import { compareBytes, manifestHash } from "./manifest.js";
@@ -176,7 +177,7 @@ async function readPlan(ctx: StoreContext, input: LoadPlanInput): Promise<LoadPl
       { isolationLevel: "repeatable read", accessMode: "read only" },
     );
     // Remember the current manifest so the next plan from it is a delta (and its hash is not recomputed).
-    await recordManifest(ctx.journal.db, bookId, plan.manifestHash, seq);
+    await rememberManifest(ctx, bookId, plan.manifestHash, seq);
     ctx.metrics.deltaFiles.set(plan.files.length);
     return { ...plan, seq, overlays: overlays.map((o) => ({ userId: o.userId, path: o.path, hash: o.sha256, size: o.size })), io };
   } catch (err) {

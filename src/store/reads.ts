@@ -2,9 +2,10 @@ import { Readable, Transform, type TransformCallback } from "node:stream";
 import { createHash } from "node:crypto";
 import { PfsError, isPfsError } from "../errors/index.js";
 import { BASE_USER, assertBookId, assertUserId, parsePath, validateTarget, type PathKind } from "../paths/index.js";
-import { getBookHead, getFile, listBaseAndUser, listFiles, recordManifest, type FileRow } from "../journal/queries.js";
+import { getBookHead, getFile, listBaseAndUser, listFiles, type FileRow } from "../journal/queries.js";
 import { journalError } from "../journal/db.js";
 import { manifestHash } from "./manifest.js";
+import { rememberManifest } from "./read-only.js";
 import type { StoreContext } from "./context.js";
 
 export type Source = "base" | "overlay";
@@ -228,7 +229,7 @@ export async function snapshotOp(ctx: StoreContext, input: SnapshotInput): Promi
   const base = rows.filter((r) => r.userId === BASE_USER);
   const hash = manifestHash(base.map((r) => ({ path: r.path, hash: r.sha256 })));
   // Remember which sequence number this manifest belongs to, so later plans can diff from it.
-  await journal(ctx, () => recordManifest(ctx.journal.db, bookId, hash, seq));
+  await rememberManifest(ctx, bookId, hash, seq);
   return {
     bookId,
     userId,

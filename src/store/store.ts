@@ -16,6 +16,8 @@ import { repairStore, verifyStore, type RepairInput, type RepairReport, type Ver
 import { gcOp, type GcInput, type GcReport } from "./gc.js";
 import { Mirror, type MirrorRepairInput, type MirrorRepairReport } from "./mirror.js";
 import { AnchorWriter } from "./anchor-writer.js";
+import { openObjectOp, type ObjectInput, type OpenedObject } from "./objects.js";
+import { writable } from "./read-only.js";
 
 /** The content store: one journal, one object storage. Open with `openStore`. */
 export class Store {
@@ -36,7 +38,7 @@ export class Store {
 
   static async open(options: StoreOptions = {}): Promise<Store> {
     const config = resolveStoreConfig(options);
-    assertStoreExists(config, options.mustExist);
+    assertStoreExists(config, options.mustExist || config.readOnly);
     const metrics = createMetrics();
     const storage = await createObjectStorage(config.storage, { onRetry: (operation) => metrics.storageRetries.inc({ operation }) });
     const onWait = options.onLockWait ?? ((holder: LockHolder) => process.emitWarning(`Waiting for the embedded journal: it is held by ${describeHolder(holder)}.`, { code: "PFS_JOURNAL_LOCK_WAIT" }));
@@ -45,6 +47,7 @@ export class Store {
       pgliteDir: config.pgliteDir,
       poolSize: config.poolSize,
       lock: { waitMs: config.lockWaitMs, onWait },
+      readOnly: config.readOnly,
     }).catch(
       async (err) => {
         await storage.close();
@@ -59,11 +62,11 @@ export class Store {
   };
 
   write(input: WriteInput): Promise<WriteResult> {
-    return this.anchored(input, writeFile(this.ctx, input, this.onCommit));
+    return writable(this.ctx, "write", () => this.anchored(input, writeFile(this.ctx, input, this.onCommit)));
   }
 
   delete(input: DeleteInput): Promise<DeleteResult> {
-    return this.anchored(input, deleteFileOp(this.ctx, input, this.onCommit));
+    return writable(this.ctx, "delete", () => this.anchored(input, deleteFileOp(this.ctx, input, this.onCommit)));
   }
 
   /** Every attempt appends to the book's chain (rejected ones too), so each one schedules an anchor. */
@@ -81,12 +84,12 @@ export class Store {
 
   /** Audits a refused attempt (e.g. a 403 from the server) when its book exists; counts it either way. */
   recordRefusedAttempt(attempt: RefusedAttempt): Promise<boolean> {
-    return recordRefusedAttempt(this.ctx, attempt);
+    return writable(this.ctx, "audit a refused attempt", () => recordRefusedAttempt(this.ctx, attempt));
   }
 
   /** Audits a call refused by the caller's scope (only for a book that exists). */
   recordRefused(input: Omit<RefusedAttempt, "error">, error: PfsError): Promise<void> {
-    return recordRefusedAttempt(this.ctx, { ...input, error }).then(() => undefined);
+    return writable(this.ctx, "audit a refused call", () => recordRefusedAttempt(this.ctx, { ...input, error })).then(() => undefined);
   }
 
   read(input: ReadInput): Promise<ReadResult> {
@@ -118,6 +121,24 @@ export class Store {
     return planLoadOp(this.ctx, input);
   }
 
+  /**
+   * One object by its hash, as a stream that ends only if the bytes match it. With `bookId`, only an
+   * object that book references (its base, or overlays of `users`) is served (NOT_FOUND otherwise).
+   */
+  openObject(input: ObjectInput): Promise<OpenedObject> {
+    return openObjectOp(this.ctx, input);
+  }
+
+  /** Whether this store was opened with `readOnly` (then every mutation is refused). */
+  get readOnly(): boolean {
+    return this.ctx.config.readOnly;
+  }
+
+  /** Where the journal and the storage live, without credentials (to keep them out of client-facing errors). */
+  descriptions(): { journal: string; storage: string } {
+    return { journal: this.ctx.journal.description, storage: this.ctx.blobs.storage.description };
+  }
+
   /** A zip of the book streamed while objects are read (DESIGN 4.6); `.summary` settles at the end. */
   archive(input: ArchiveInput): ArchiveStream {
     return archiveOp(this.ctx, input);
@@ -134,17 +155,17 @@ export class Store {
 
   /** Fixes what verify found that needs no guess (orphans past grace via gc, stale mirror copies) and lists the rest. */
   repair(input: RepairInput = {}): Promise<RepairReport> {
-    return repairStore(this.ctx, input, this.mirror);
+    return writable(this.ctx, "repair", () => repairStore(this.ctx, input, this.mirror));
   }
 
   /** Removes unreferenced objects and stale temporary uploads older than the grace period (default 24 h). */
   gc(input: GcInput = {}): Promise<GcReport> {
-    return gcOp(this.ctx, input);
+    return writable(this.ctx, "gc", () => gcOp(this.ctx, input));
   }
 
   /** Rebuilds the public mirror copies of base files from the journal (one book, or all). */
   repairMirror(input: MirrorRepairInput = {}): Promise<MirrorRepairReport> {
-    return this.mirror.repair(input);
+    return writable(this.ctx, "repair the mirror", () => this.mirror.repair(input));
   }
 
   /** The books in the store (with files, or with audit history only), with base file counts and bytes. */

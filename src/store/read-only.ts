@@ -1,0 +1,24 @@
+/** What a store opened with `readOnly` may not do, and the one memo it still tries to keep. */
+import { PfsError } from "../errors/index.js";
+import { recordManifest } from "../journal/queries.js";
+import { journalError } from "../journal/db.js";
+import type { StoreContext } from "./context.js";
+
+/** Runs a mutation, or refuses it (FORBIDDEN, nothing touched) on a read-only store. */
+export function writable<T>(ctx: StoreContext, what: string, fn: () => Promise<T>): Promise<T> {
+  if (!ctx.config.readOnly) return fn();
+  return Promise.reject(new PfsError("FORBIDDEN", `This store was opened read-only; it may not ${what}.`, { readOnly: true }));
+}
+
+/**
+ * Remembers which audit sequence number a manifest hash belongs to, so the next plan from it is a
+ * delta. A memo, not content: a read-only store tries it too and, without an INSERT/UPDATE grant on
+ * book_manifest, does without (its next plan from an unknown manifest reads the whole file list).
+ */
+export async function rememberManifest(ctx: StoreContext, bookId: string, manifestHash: string, seq: number): Promise<void> {
+  try {
+    await recordManifest(ctx.journal.db, bookId, manifestHash, seq);
+  } catch (err) {
+    if (!ctx.config.readOnly) throw journalError(err, ctx.journal.description);
+  }
+}
