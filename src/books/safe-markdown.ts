@@ -7,7 +7,9 @@
  * compiled; a `.md` page is also parsed as CommonMark (`markdown.format: "detect"`) and its raw HTML
  * checked by the same rules. Content that does not parse as MDX cannot be proven safe and is refused.
  */
-import { createProcessor } from "@mdx-js/mdx";
+import { unified, type Processor } from "unified";
+import remarkParse from "remark-parse";
+import remarkMdx from "remark-mdx";
 import yaml from "js-yaml";
 import remarkDirective from "remark-directive";
 import remarkFrontmatter from "remark-frontmatter";
@@ -48,14 +50,20 @@ interface Node {
   position?: { start: Point; end: Point };
 }
 
-const plugins = [[remarkFrontmatter, ["yaml", "toml"]], remarkGfm, remarkDirective] as const;
-let processors: Record<"md" | "mdx", ReturnType<typeof createProcessor>> | undefined;
+/*
+ * The parsing half of @mdx-js/mdx's createProcessor (remark-parse, remark-mdx for "mdx", then the plugins),
+ * built from its parts: @mdx-js/mdx itself pulls in estree-walker, which has no CommonJS entry and so cannot
+ * be loaded where Docusaurus loads the plugin (jiti).
+ */
+let processors: Record<"md" | "mdx", Processor> | undefined;
 
-function processor(format: "md" | "mdx") {
-  processors ??= {
-    md: createProcessor({ format: "md", remarkPlugins: [...plugins] as never }),
-    mdx: createProcessor({ format: "mdx", remarkPlugins: [...plugins] as never }),
+function processor(format: "md" | "mdx"): Processor {
+  const make = (mdx: boolean) => {
+    const p = unified().use(remarkParse);
+    if (mdx) p.use(remarkMdx);
+    return p.use(remarkFrontmatter, ["yaml", "toml"]).use(remarkGfm).use(remarkDirective).freeze() as unknown as Processor;
   };
+  processors ??= { md: make(false), mdx: make(true) };
   return processors[format];
 }
 

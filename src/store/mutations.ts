@@ -215,7 +215,7 @@ async function assertSafeOverlay(ctx: StoreContext, bytes: Buffer, path: string)
   const first = violations[0]!;
   throw new PfsError(
     "UNSAFE_CONTENT",
-    `Overlay ${formatViolation(first, path)} is not allowed: overlays are untrusted markdown (no import/export, {expressions}, event handlers, script URLs or raw HTML; JSX only for ${ctx.config.overlayComponents.length ? ctx.config.overlayComponents.join(", ") : "no components"} with literal props).` +
+    `Overlay ${formatViolation(first, path)} is not allowed: overlays are untrusted markdown (no import/export, {expressions}, event handlers, script URLs or raw HTML; JSX only for allowlisted components with literal props; allowlist: ${ctx.config.overlayComponents.join(", ") || "none"}).` +
       (violations.length > 1 ? ` ${violations.length - 1} more: ${violations.slice(1, 4).map((v) => formatViolation(v)).join("; ")}.` : ""),
     { path, line: first.line, column: first.column, construct: first.construct, violations: violations.slice(0, 20) },
   );
