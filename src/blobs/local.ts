@@ -15,6 +15,10 @@ function storageError(op: string, key: string, err: unknown): PfsError {
   return new PfsError("STORAGE_UNAVAILABLE", `Local storage could not ${op} "${key}": ${code ?? String(err)}`, { key }, { cause: err });
 }
 
+/** Overlays are private: folders this store creates are 0700 and files 0600 (the umask can only remove bits). */
+export const PRIVATE_DIR = { recursive: true, mode: 0o700 } as const;
+export const PRIVATE_FILE = 0o600;
+
 /** Objects as files in a folder. Writes go to a temp file and are renamed into place (atomic). */
 export class LocalObjectStorage implements ObjectStorage {
   readonly kind = "local" as const;
@@ -42,7 +46,7 @@ export class LocalObjectStorage implements ObjectStorage {
     const target = this.file(key);
     const tmp = `${target}.${randomUUID()}.tmp`; // matches PARTIAL_FILE, so a writer's death leaves something gc finds
     try {
-      await mkdir(dirname(target), { recursive: true });
+      await mkdir(dirname(target), PRIVATE_DIR);
       await write(tmp);
       await rename(tmp, target);
     } catch (err) {
@@ -52,15 +56,15 @@ export class LocalObjectStorage implements ObjectStorage {
   }
 
   putBuffer(key: string, body: Buffer): Promise<void> {
-    return this.atomically(key, (tmp) => writeFile(tmp, body, { flag: "wx" }));
+    return this.atomically(key, (tmp) => writeFile(tmp, body, { flag: "wx", mode: PRIVATE_FILE }));
   }
 
   async putIfAbsent(key: string, body: Buffer): Promise<boolean> {
     const target = this.file(key);
     const tmp = `${target}.${randomUUID()}.tmp`;
     try {
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(tmp, body, { flag: "wx" });
+      await mkdir(dirname(target), PRIVATE_DIR);
+      await writeFile(tmp, body, { flag: "wx", mode: PRIVATE_FILE });
       // link(2) fails with EEXIST instead of replacing: the complete file appears in one step or not at all.
       await link(tmp, target);
       return true;
@@ -73,7 +77,7 @@ export class LocalObjectStorage implements ObjectStorage {
   }
 
   putStream(key: string, body: Readable): Promise<void> {
-    return this.atomically(key, (tmp) => pipeline(body, createWriteStream(tmp, { flags: "wx" })));
+    return this.atomically(key, (tmp) => pipeline(body, createWriteStream(tmp, { flags: "wx", mode: PRIVATE_FILE })));
   }
 
   async getStream(key: string): Promise<Readable> {
@@ -84,7 +88,7 @@ export class LocalObjectStorage implements ObjectStorage {
 
   async move(fromKey: string, toKey: string): Promise<void> {
     try {
-      await mkdir(dirname(this.file(toKey)), { recursive: true });
+      await mkdir(dirname(this.file(toKey)), PRIVATE_DIR);
       await rename(this.file(fromKey), this.file(toKey));
     } catch (err) {
       throw storageError("move", fromKey, err);
