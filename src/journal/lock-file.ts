@@ -122,7 +122,8 @@ async function waitAndTake(lockPath: string, waitMs: number, liveness: LivenessS
       if (await olderThan(lockPath, UNREADABLE_GRACE_MS)) await removeUnreadable(lockPath);
     } else if (await holderIsDead(lockPath, seen)) {
       if (await takeOver(lockPath, seen)) continue;
-    } else if (!told && Date.now() < deadline) {
+    } else if (!told && waitMs > 0) {
+      // Said once even when probing the holder took the whole wait (a loaded machine): the error then names it too.
       told = true;
       opts.onWait?.(seen, lockPath);
     }

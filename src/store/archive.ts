@@ -225,7 +225,8 @@ async function writeArchive(ctx: StoreContext, input: ArchiveInput, tuning: Arch
         return { kind: "error", code: "INTEGRITY_ERROR", message: publicArchiveMessage("INTEGRITY_ERROR", "missing") };
       }
       const code = isPfsError(err) ? err.code : "STORAGE_UNAVAILABLE";
-      return { kind: "error", code, message: publicArchiveMessage(code, "corrupt") };
+      const missing = isPfsError(err, "INTEGRITY_ERROR") && /missing/i.test(err.message);
+      return { kind: "error", code, message: publicArchiveMessage(code, missing ? "missing" : "corrupt") };
     }
   };
 
