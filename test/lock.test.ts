@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../src/index.js";
+import { pgliteDirFromTemplate } from "./support/backends.js";
 import { acquireLockFile } from "../src/journal/lock-file.js";
 
 const WORKER = fileURLToPath(new URL("./support/lock-worker.mjs", import.meta.url));
@@ -157,18 +158,23 @@ describe("a live holder in another PID namespace (issue 14: pfs serve's lock was
 describe("two pfs commands started together on one embedded store", () => {
   let dataDir: string;
 
+  let freshDir: string;
+
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "pfs-lock-cli-"));
+    await pgliteDirFromTemplate(dataDir);
+    freshDir = await mkdtemp(join(tmpdir(), "pfs-lock-fresh-"));
   });
   afterAll(async () => {
     await rm(dataDir, { recursive: true, force: true });
+    await rm(freshDir, { recursive: true, force: true });
   });
 
-  function pfs(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  function pfs(args: string[], dir = dataDir): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
       const clean = Object.entries(process.env).filter(([k]) => k !== "DATABASE_URL" && !k.startsWith("PFS_") && !k.startsWith("AWS_"));
       const env = { ...Object.fromEntries(clean), NODE_NO_WARNINGS: "1" };
-      const child = spawn(process.execPath, [BIN, "--data-dir", dataDir, "--json", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, [BIN, "--data-dir", dir, "--json", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d) => (stdout += d));
@@ -181,7 +187,7 @@ describe("two pfs commands started together on one embedded store", () => {
   // Issue 14: on a fresh store (the first write runs initdb, ~15 s on a busy machine) both writers
   // used to fail with JOURNAL_UNAVAILABLE at the default wait; this test therefore runs first.
   it("two writes on a fresh store, started together at the default wait, both exit 0 and both land", async () => {
-    await checkTwoWrites(["content/01-p/01-c/01-a.md", "content/01-p/01-c/02-b.md"]);
+    await checkTwoWrites(["content/01-p/01-c/01-a.md", "content/01-p/01-c/02-b.md"], freshDir);
   }, 300_000);
 
   it("--wait: a held lock is waited for, the holder named once on stderr, then JOURNAL_UNAVAILABLE", async () => {
@@ -202,24 +208,24 @@ describe("two pfs commands started together on one embedded store", () => {
   });
 
   it("both writes exit 0 and both files have a journal row and an audit entry", async () => {
-    await checkTwoWrites(["content/01-p/01-c/03-c.md", "content/01-p/01-c/04-d.md"]);
+    await checkTwoWrites(["content/01-p/01-c/03-c.md", "content/01-p/01-c/04-d.md"], dataDir);
   }, 300_000);
 
-  async function checkTwoWrites(paths: string[]): Promise<void> {
+  async function checkTwoWrites(paths: string[], dir: string): Promise<void> {
     const files = await Promise.all(
       ["a", "b"].map(async (name) => {
-        const file = join(dataDir, `${name}-${paths[0]!.slice(-7, -5)}.md`);
+        const file = join(dir, `${name}-${paths[0]!.slice(-7, -5)}.md`);
         await writeFile(file, `# page ${name}\n`);
         return file;
       }),
     );
-    const runs = await Promise.all(paths.map((p, i) => pfs(["write", "lock-book", p, files[i]!, "--agent", `agent-${i}`])));
+    const runs = await Promise.all(paths.map((p, i) => pfs(["write", "lock-book", p, files[i]!, "--agent", `agent-${i}`], dir)));
     for (const r of runs) {
       expect(r.stderr).not.toContain("JOURNAL_UNAVAILABLE");
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout).mode).toBe("created");
     }
-    const store = await openStore({ dataDir, storage: { kind: "local", dir: join(dataDir, "objects") } });
+    const store = await openStore({ dataDir: dir, storage: { kind: "local", dir: join(dir, "objects") } });
     try {
       const listed = (await store.list({ bookId: "lock-book" })).map((e) => e.path);
       expect(listed).toEqual(expect.arrayContaining(paths));
