@@ -10,7 +10,8 @@ import { describe, expect, it } from "vitest";
 import { openStore, type Store } from "../src/index.js";
 import { auditEntryHash, type ChainEntry } from "../src/journal/audit-chain.js";
 import { bookChain } from "../src/journal/queries.js";
-import { anchorKey, auditKeyId, parseAnchorKey, type Anchor } from "../src/store/anchors.js";
+import { anchorKey, auditKeyId, makeAnchor, manifestAtSeq, parseAnchorKey, type Anchor } from "../src/store/anchors.js";
+import { BOOK_INDEX_KEY, headRecordKey } from "../src/store/anchor-marks.js";
 import { BACKENDS, makeBackend, openStoreFor, type Backend } from "./support/backends.js";
 
 const L1 = "content/01-part/01-chapter/01-one.md";
@@ -39,7 +40,7 @@ async function history(store: Store, bookId: string, n: number): Promise<string>
 
 async function anchorSeqs(store: Store, bookId: string): Promise<number[]> {
   const seqs: number[] = [];
-  for await (const o of store.ctx.blobs.storage.list(`anchors/${bookId}/`)) seqs.push(parseAnchorKey(o.key)!.seq);
+  for await (const o of store.ctx.blobs.storage.list(`anchors/${bookId}/`)) if (parseAnchorKey(o.key)) seqs.push(parseAnchorKey(o.key)!.seq);
   return seqs;
 }
 
@@ -53,12 +54,12 @@ async function readAnchor(store: Store, bookId: string, seq: number): Promise<An
  * The rechain attack: edit entry #2, then recompute every later entry_hash (and the head) with the
  * store's own algorithm, so the per-book chain links again.
  */
-async function rechain(store: Store, bookId: string, edit: (e: ChainEntry) => ChainEntry): Promise<void> {
+async function rechain(store: Store, bookId: string, edit: (e: ChainEntry) => ChainEntry, at = 2): Promise<void> {
   const entries = await bookChain(store.ctx.journal.db, bookId);
   const statements: string[] = [];
   let prev: string | null = null;
   for (const original of entries) {
-    const e = original.bookSeq === 2 ? edit(original) : original;
+    const e = original.bookSeq === at ? edit(original) : original;
     const entryHash = auditEntryHash(prev, e);
     statements.push(
       `UPDATE audit_log SET agent_id = '${e.agentId}', prev_entry_hash = ${prev === null ? "NULL" : `'${prev}'`}, entry_hash = '${entryHash}' WHERE id = ${e.id}`,
@@ -81,7 +82,7 @@ describe.each(BACKENDS)("anchors on $name", (backend: Backend) => {
     expect(await anchorSeqs(store, bookId)).toEqual([1, 2, 3, 4]);
     const a = await readAnchor(store, bookId, 4);
     const head = (await bookChain(store.ctx.journal.db, bookId)).at(-1)!;
-    expect(a).toMatchObject({ format: "pfs-anchor-v1", bookId, seq: 4, entryHash: head.entryHash, keyId: auditKeyId(KEY) });
+    expect(a).toMatchObject({ format: "pfs-anchor-v2", bookId, seq: 4, prevSeq: 3, entryHash: head.entryHash, keyId: auditKeyId(KEY) });
     expect(a.hmac).toMatch(/^[0-9a-f]{64}$/);
     // Never overwritten, on either storage.
     expect(await store.ctx.blobs.storage.putIfAbsent(anchorKey(bookId, 4), Buffer.from("{}"))).toBe(false);
@@ -182,9 +183,101 @@ describe.each(BACKENDS)("anchors on $name", (backend: Backend) => {
     const report = await store.verify({ bookId });
     expect(report.anchors.problems).toMatchObject([{ kind: "forged-anchor", bookId, seq: 2 }]);
     expect(report.anchors.problems[0]!.message).toMatch(/does not verify/);
-    expect(report.anchors.books).toEqual([{ bookId, anchoredSeq: 1, headSeq: 2 }]); // fell back to the genuine #1
+    expect(report.anchors.books).toEqual([{ bookId, anchoredSeq: 1, headSeq: 2, unanchored: 1 }]); // fell back to the genuine #1
+  });
+  // Issue 14: the gaps a superuser with bucket delete rights (but without the key) used.
+  it("an unsigned anchor planted at the head while a key is configured is forged-anchor, and verify fails", async () => {
+    const bookId = "a-unsigned";
+    await history(store, bookId, 3);
+    await rechain(store, bookId, (e) => ({ ...e, agentId: "mallory" }));
+    const entries = await bookChain(store.ctx.journal.db, bookId);
+    const head = entries.at(-1)!;
+    const planted = makeAnchor({ bookId, seq: 3, entryHash: head.entryHash, manifestHash: manifestAtSeq(entries, 3), prevSeq: 2 }, new Date(), null);
+    await store.ctx.blobs.storage.delete(anchorKey(bookId, 3));
+    await store.ctx.blobs.storage.putBuffer(anchorKey(bookId, 3), Buffer.from(JSON.stringify(planted)));
+    const report = await store.verify({ bookId });
+    expect(report.ok).toBe(false);
+    expect(report.anchors.unsigned).toBe(1);
+    expect(report.anchors.problems.map((p) => [p.kind, p.seq])).toEqual([
+      ["forged-anchor", 3],
+      ["rewritten-chain", 2],
+    ]);
+    expect(report.anchors.problems[0]!.message).toMatch(/not signed although an audit key is configured/);
+  });
+
+  it("deleting the newest anchors, then rewriting what they covered, is missing-anchors (also after more writes)", async () => {
+    const bookId = "a-gap";
+    await history(store, bookId, 5);
+    await store.ctx.blobs.storage.delete(anchorKey(bookId, 5));
+    await store.ctx.blobs.storage.delete(anchorKey(bookId, 4));
+    await rechain(store, bookId, (e) => ({ ...e, agentId: "mallory" }), 4);
+    let report = await store.verify({ bookId });
+    expect(report.chainProblems).toEqual([]);
+    expect(report.ok).toBe(false);
+    expect(report.anchors.problems).toMatchObject([{ kind: "missing-anchors", bookId, seq: 5 }]);
+    expect(report.anchors.problems[0]!.message).toMatch(/names anchor #5 .* gone and the newest anchor left is #3/);
+    // The head record deleted too: anchors written with one exist, so its absence is the finding.
+    await store.ctx.blobs.storage.delete(headRecordKey(bookId));
+    report = await store.verify({ bookId });
+    expect(report.anchors.problems).toMatchObject([{ kind: "missing-anchors", bookId }]);
+    // The store goes on writing: the next anchor's signed link still points at the deleted #5... or #3.
+    await store.write({ bookId, path: L2, content: "# after\n", agentId: "author" });
+    await store.flushAnchors();
+    report = await store.verify({ bookId });
+    expect(report.ok).toBe(false);
+    expect(report.anchors.problems.map((p) => p.kind)).toContain("missing-anchors");
+  });
+
+  it("a book deleted together with all its anchors and its head record is named by the signed book index", async () => {
+    const bookId = "a-vanished";
+    await history(store, bookId, 2);
+    await tamper(
+      store,
+      `DELETE FROM audit_log WHERE book_id = '${bookId}'`,
+      `DELETE FROM book_head WHERE book_id = '${bookId}'`,
+      `DELETE FROM file_journal WHERE book_id = '${bookId}'`,
+      `DELETE FROM book_manifest WHERE book_id = '${bookId}'`,
+    );
+    const keys: string[] = [];
+    for await (const o of store.ctx.blobs.storage.list(`anchors/${bookId}/`)) keys.push(o.key);
+    expect(keys.length).toBeGreaterThanOrEqual(3); // two anchors and the head record
+    for (const k of keys) await store.ctx.blobs.storage.delete(k);
+    for (const report of [await store.verify({ bookId }), await store.verify()]) {
+      expect(report.ok).toBe(false);
+      expect(report.anchors.problems.filter((p) => p.bookId === bookId)).toMatchObject([{ kind: "missing-anchors", bookId }]);
+      expect(report.anchors.problems.find((p) => p.bookId === bookId)!.message).toMatch(/deleted together with all its anchors/);
+    }
+    // Deleting the index as well is itself a finding.
+    await store.ctx.blobs.storage.delete(BOOK_INDEX_KEY);
+    const report = await store.verify();
+    expect(report.ok).toBe(false);
+    expect(report.anchors.problems).toContainEqual(expect.objectContaining({ kind: "missing-anchors", bookId: "*" }));
+  });
+
+  it("a forged entry appended after the last anchor (an impersonation) is reported as the unprotected tail", async () => {
+    const bookId = "a-append";
+    const first = (await store.write({ bookId, path: L1, content: "# version 1\n", agentId: "author" })).hash;
+    await store.flushAnchors();
+    const second = (await store.write({ bookId, path: L1, content: "# version 2\n", expectedHash: first, agentId: "author" })).hash;
+    await store.flushAnchors();
+    const last = (await bookChain(store.ctx.journal.db, bookId)).at(-1)!;
+    const forged: ChainEntry = { ...last, id: 0, bookSeq: 3, at: new Date(), prevHash: second, newHash: first, mode: "updated", durationMs: 3, prevEntryHash: last.entryHash, entryHash: "" };
+    const entryHash = auditEntryHash(last.entryHash, forged);
+    await tamper(
+      store,
+      `INSERT INTO audit_log (book_seq, at, agent_id, operation, book_id, path, user_id, prev_hash, new_hash, mode, status, error_code, error_message, duration_ms, prev_entry_hash, entry_hash)
+       VALUES (3, '${forged.at.toISOString()}', 'author', 'write', '${bookId}', '${L1}', '__base__', '${second}', '${first}', 'updated', 'ok', NULL, NULL, 3, '${last.entryHash}', '${entryHash}')`,
+      `UPDATE book_head SET seq = 3, last_entry_hash = '${entryHash}' WHERE book_id = '${bookId}'`,
+      `UPDATE file_journal SET sha256 = '${first}', written_at = '${forged.at.toISOString()}' WHERE book_id = '${bookId}' AND path = '${L1}'`,
+    );
+    const report = await store.verify({ bookId });
+    expect(report.chainProblems).toEqual([]);
+    expect(report.journalAuditProblems).toEqual([]);
+    expect(report.anchors.books).toEqual([{ bookId, anchoredSeq: 2, headSeq: 3, unanchored: 1 }]);
+    expect(report.anchors.unprotectedEntries).toBe(1);
   });
 });
+
 
 function report0Message(report: { anchors: { problems: { message: string }[] } }): string {
   return report.anchors.problems[0]?.message ?? "";
@@ -267,9 +360,12 @@ describe("anchor writing: batching, failures, keys (pglite+local)", () => {
 
       store = await openStore({ ...instance.options, auditKey: "some-other-key-0000000000000" });
       const report = await store.verify({ bookId });
+      // The book index (seq 0), both anchors and the head record (naming #2) are all signed with keys it does not know.
       expect(report.anchors.problems.map((p) => [p.kind, p.seq])).toEqual([
+        ["forged-anchor", 0],
         ["forged-anchor", 2],
         ["forged-anchor", 1],
+        ["forged-anchor", 2],
       ]);
       expect(report.anchors.problems[0]!.message).toMatch(/neither the current key nor in PFS_AUDIT_KEYS_PREVIOUS/);
       await store.close();

@@ -4,18 +4,19 @@
  * `pfs write` commands started together on one embedded store both succeed and both land in the journal.
  * Runs against dist/ (npm test builds first).
  */
-import { fork, spawn } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { fork, spawn, spawnSync } from "node:child_process";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../src/index.js";
-import { acquireLockFile } from "../src/journal/lock-file.js";
 import { pgliteDirFromTemplate } from "./support/backends.js";
+import { acquireLockFile } from "../src/journal/lock-file.js";
 
 const WORKER = fileURLToPath(new URL("./support/lock-worker.mjs", import.meta.url));
+const NS_SCRIPT = fileURLToPath(new URL("./support/lock-ns.mjs", import.meta.url));
 const BIN = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const TRIALS = 200;
 /** Above Linux's default pid_max (2^22): no live process has it. */
@@ -28,9 +29,21 @@ interface TrialResult {
   message?: string;
 }
 
-function startWorker(): Promise<ChildProcess> {
+/** Why PID namespaces cannot be made here, or null when `unshare --pid --fork` works. */
+function unshareUnavailable(): string | null {
+  const r = spawnSync("unshare", ["--pid", "--fork", process.execPath, "-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+  if (r.error) return `unshare is not installed (${r.error.message})`;
+  if (r.status !== 0) return `unshare --pid --fork is not permitted here: ${r.stderr.trim()}`;
+  return r.stdout === "1" ? null : `unshare did not give a new PID namespace (pid ${r.stdout})`;
+}
+const NO_UNSHARE = unshareUnavailable();
+if (NO_UNSHARE) console.warn(`PID-namespace lock tests skipped: ${NO_UNSHARE}`);
+
+/** A worker in the parent's PID namespace, or (inNamespace) in a new one of its own, where it is pid 1. */
+function startWorker(inNamespace = false): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = fork(WORKER, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const stdio: ("ignore" | "inherit" | "ipc")[] = ["ignore", "inherit", "inherit", "ipc"];
+    const child = inNamespace ? spawn("unshare", ["--pid", "--fork", "--kill-child", process.execPath, WORKER], { stdio }) : fork(WORKER, [], { stdio });
     child.once("message", () => resolve(child));
     child.once("error", reject);
   });
@@ -40,13 +53,18 @@ function next(child: ChildProcess): Promise<TrialResult> {
   return new Promise((resolve) => child.once("message", (m) => resolve(m as TrialResult)));
 }
 
-describe("the embedded journal lock between two processes", () => {
+describe.each([
+  { where: "one PID namespace", namespaces: false },
+  { where: "two PID namespaces (each worker is pid 1 in its own)", namespaces: true },
+])("the embedded journal lock between two processes in $where", ({ namespaces }) => {
   let dir: string;
   let workers: ChildProcess[] = [];
+  const maybe = namespaces && NO_UNSHARE ? it.skip : it;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "pfs-lock-"));
-    workers = await Promise.all([startWorker(), startWorker()]);
+    if (namespaces && NO_UNSHARE) return;
+    workers = await Promise.all([startWorker(namespaces), startWorker(namespaces)]);
   });
   afterAll(async () => {
     for (const w of workers) w.kill();
@@ -67,7 +85,7 @@ describe("the embedded journal lock between two processes", () => {
   }
 
   for (const stale of [false, true]) {
-    it(`${TRIALS} trials on a ${stale ? "stale (dead holder's)" : "fresh"} lock: never two holders, both get it in turn`, async () => {
+    maybe(`${TRIALS} trials on a ${stale ? "stale (dead holder's)" : "fresh"} lock: never two holders, both get it in turn`, async () => {
       let doubles = 0;
       const failures: string[] = [];
       for (let i = 0; i < TRIALS; i++) {
@@ -85,22 +103,78 @@ describe("the embedded journal lock between two processes", () => {
   }
 });
 
+/**
+ * Runs lock-ns.mjs in a new PID namespace: as its pid 1 (pad 0), or (pad > 0) as a child of a shell
+ * that started `pad` processes first, so that node gets a pid above 1 that nothing else there has.
+ */
+function inNamespace(args: string[], pad = 0): { child: ChildProcess; line: Promise<{ held: boolean; pid: number; code?: string }> } {
+  const script = pad === 0 ? `exec "$0" "$@"` : `${"sleep 0 & ".repeat(pad)}wait; "$0" "$@"`;
+  const child = spawn("unshare", ["--pid", "--fork", "--kill-child", "sh", "-c", script, process.execPath, NS_SCRIPT, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const line = new Promise<{ held: boolean; pid: number; code?: string }>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (d) => {
+      out += d;
+      if (out.includes("\n")) resolve(JSON.parse(out.split("\n")[0]!));
+    });
+    child.once("close", (code) => reject(new Error(`exited ${code} before a result: ${out}`)));
+  });
+  return { child, line };
+}
+
+describe("a live holder in another PID namespace (issue 14: pfs serve's lock was taken over in 4 s)", () => {
+  const maybe = NO_UNSHARE ? it.skip : it;
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "pfs-lock-ns-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  maybe("whose pid is free in the contender's namespace is never taken over, and is taken over once it dies", async () => {
+    const lockPath = join(dir, "journal.lock");
+    const holder = inNamespace(["hold", lockPath], 3);
+    try {
+      const held = await holder.line;
+      expect(held.held).toBe(true);
+      expect(held.pid).toBeGreaterThan(1); // a pid no process has in a fresh namespace of its own
+      for (let i = 0; i < 3; i++) {
+        const contender = inNamespace(["try", lockPath, "1500"]);
+        const result = await contender.line;
+        expect(result).toMatchObject({ held: false, code: "JOURNAL_UNAVAILABLE", pid: 1 });
+      }
+      expect(JSON.parse(await readFile(lockPath, "utf8")).pid).toBe(held.pid); // still the holder's lock
+    } finally {
+      holder.child.kill("SIGKILL");
+    }
+    await new Promise((r) => holder.child.once("exit", r));
+    // Killed: the kernel closed its socket, so a contender in another namespace takes over at once.
+    const after = await inNamespace(["try", lockPath, "5000"]).line;
+    expect(after).toMatchObject({ held: true, pid: 1 });
+    expect((await readdir(dir)).sort()).toEqual([]); // no lock, claim or socket files left
+  }, 60_000);
+});
+
 describe("two pfs commands started together on one embedded store", () => {
   let dataDir: string;
+
+  let freshDir: string;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "pfs-lock-cli-"));
     await pgliteDirFromTemplate(dataDir);
+    freshDir = await mkdtemp(join(tmpdir(), "pfs-lock-fresh-"));
   });
   afterAll(async () => {
     await rm(dataDir, { recursive: true, force: true });
+    await rm(freshDir, { recursive: true, force: true });
   });
 
-  function pfs(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  function pfs(args: string[], dir = dataDir): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
       const clean = Object.entries(process.env).filter(([k]) => k !== "DATABASE_URL" && !k.startsWith("PFS_") && !k.startsWith("AWS_"));
       const env = { ...Object.fromEntries(clean), NODE_NO_WARNINGS: "1" };
-      const child = spawn(process.execPath, [BIN, "--data-dir", dataDir, "--json", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, [BIN, "--data-dir", dir, "--json", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d) => (stdout += d));
@@ -109,6 +183,12 @@ describe("two pfs commands started together on one embedded store", () => {
       child.on("close", (code) => resolve({ code, stdout, stderr }));
     });
   }
+
+  // Issue 14: on a fresh store (the first write runs initdb, ~15 s on a busy machine) both writers
+  // used to fail with JOURNAL_UNAVAILABLE at the default wait; this test therefore runs first.
+  it("two writes on a fresh store, started together at the default wait, both exit 0 and both land", async () => {
+    await checkTwoWrites(["content/01-p/01-c/01-a.md", "content/01-p/01-c/02-b.md"], freshDir);
+  }, 300_000);
 
   it("--wait: a held lock is waited for, the holder named once on stderr, then JOURNAL_UNAVAILABLE", async () => {
     const release = await acquireLockFile(join(dataDir, "journal.lock"));
@@ -128,28 +208,31 @@ describe("two pfs commands started together on one embedded store", () => {
   });
 
   it("both writes exit 0 and both files have a journal row and an audit entry", async () => {
+    await checkTwoWrites(["content/01-p/01-c/03-c.md", "content/01-p/01-c/04-d.md"], dataDir);
+  }, 300_000);
+
+  async function checkTwoWrites(paths: string[], dir: string): Promise<void> {
     const files = await Promise.all(
       ["a", "b"].map(async (name) => {
-        const file = join(dataDir, `${name}.md`);
+        const file = join(dir, `${name}-${paths[0]!.slice(-7, -5)}.md`);
         await writeFile(file, `# page ${name}\n`);
         return file;
       }),
     );
-    const paths = ["content/01-p/01-c/01-a.md", "content/01-p/01-c/02-b.md"];
-    const runs = await Promise.all(paths.map((p, i) => pfs(["write", "lock-book", p, files[i]!, "--agent", `agent-${i}`])));
+    const runs = await Promise.all(paths.map((p, i) => pfs(["write", "lock-book", p, files[i]!, "--agent", `agent-${i}`], dir)));
     for (const r of runs) {
       expect(r.stderr).not.toContain("JOURNAL_UNAVAILABLE");
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout).mode).toBe("created");
     }
-    const store = await openStore({ dataDir, storage: { kind: "local", dir: join(dataDir, "objects") } });
+    const store = await openStore({ dataDir: dir, storage: { kind: "local", dir: join(dir, "objects") } });
     try {
-      const listed = (await store.list({ bookId: "lock-book" })).map((e) => e.path).sort();
-      expect(listed).toEqual(paths);
-      const audit = (await store.audit({ bookId: "lock-book" })).entries.filter((e) => e.status === "ok").map((e) => e.path).sort();
-      expect(audit).toEqual(paths);
+      const listed = (await store.list({ bookId: "lock-book" })).map((e) => e.path);
+      expect(listed).toEqual(expect.arrayContaining(paths));
+      const audit = (await store.audit({ bookId: "lock-book" })).entries.filter((e) => e.status === "ok").map((e) => e.path);
+      expect(audit).toEqual(expect.arrayContaining(paths));
     } finally {
       await store.close();
     }
-  }, 60_000);
+  }
 });

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { Transform, type Readable } from "node:stream";
+import { Transform, Writable, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { PfsError } from "../errors/index.js";
 import { HashingStream, sha256Hex } from "../hashing/index.js";
@@ -28,15 +28,26 @@ export class BlobStore {
     return (await this.storage.head(objectKey(hash))) !== null;
   }
 
-  /** Present and young enough that no GC with a valid grace period can remove it before our commit. */
-  private async isFresh(hash: string): Promise<boolean> {
+  /**
+   * Present, young enough that no GC with a valid grace period can remove it before our commit, and
+   * intact: the right size, and its bytes (read back and hashed) match its address. Anything else is
+   * stored again, which repairs an object damaged or planted at that address.
+   */
+  private async isStoredIntact(hash: string, size: number): Promise<boolean> {
     const info = await this.storage.head(objectKey(hash));
-    return info !== null && Date.now() - info.lastModified.getTime() < REFRESH_AFTER_MS;
+    if (info === null || info.size !== size || Date.now() - info.lastModified.getTime() >= REFRESH_AFTER_MS) return false;
+    try {
+      const hasher = new HashingStream();
+      await pipeline(await this.get(hash), hasher, new Writable({ write: (_c, _e, cb) => cb() }));
+      return hasher.digest() === hash;
+    } catch {
+      return false; // unreadable: store it again
+    }
   }
 
   async putBytes(bytes: Buffer): Promise<PutResult> {
     const hash = sha256Hex(bytes);
-    if (await this.isFresh(hash)) return { hash, size: bytes.length, uploaded: false };
+    if (await this.isStoredIntact(hash, bytes.length)) return { hash, size: bytes.length, uploaded: false };
     await this.storage.putBuffer(objectKey(hash), bytes);
     return { hash, size: bytes.length, uploaded: true };
   }
@@ -59,7 +70,7 @@ export class BlobStore {
       throw err;
     }
     const hash = hasher.digest();
-    if (await this.isFresh(hash)) {
+    if (await this.isStoredIntact(hash, hasher.size)) {
       await this.storage.delete(tmpKey);
       return { hash, size: hasher.size, uploaded: false };
     }

@@ -14,6 +14,11 @@ function storageError(op: string, key: string, err: unknown): PfsError {
   return new PfsError("STORAGE_UNAVAILABLE", `Local storage could not ${op} "${key}": ${code ?? String(err)}`, { key }, { cause: err });
 }
 
+/** Overlays are private: folders this store creates are 0700 and files 0600 (the umask can only remove bits). */
+export const PRIVATE_DIR = { recursive: true, mode: 0o700 } as const;
+export const PRIVATE_FILE = 0o600;
+const PRIVATE_MODES = { fileMode: PRIVATE_FILE, dirMode: PRIVATE_DIR.mode };
+
 /** Objects as files in a folder. Writes go to a temp file and are renamed into place (atomic). */
 export class LocalObjectStorage implements ObjectStorage {
   readonly kind = "local" as const;
@@ -40,7 +45,7 @@ export class LocalObjectStorage implements ObjectStorage {
   /** The temp name matches PARTIAL_FILE, so a writer's death leaves something gc finds. */
   private async atomically(key: string, content: AtomicContent): Promise<void> {
     try {
-      await writeFileAtomic(this.file(key), content);
+      await writeFileAtomic(this.file(key), content, PRIVATE_MODES);
     } catch (err) {
       throw err instanceof PfsError ? err : storageError("write", key, err);
     }
@@ -54,8 +59,8 @@ export class LocalObjectStorage implements ObjectStorage {
     const target = this.file(key);
     const tmp = tempFileFor(target);
     try {
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(tmp, body, { flag: "wx" });
+      await mkdir(dirname(target), PRIVATE_DIR);
+      await writeFile(tmp, body, { flag: "wx", mode: PRIVATE_FILE });
       // link(2) fails with EEXIST instead of replacing: the complete file appears in one step or not at all.
       await link(tmp, target);
       return true;
@@ -79,7 +84,7 @@ export class LocalObjectStorage implements ObjectStorage {
 
   async move(fromKey: string, toKey: string): Promise<void> {
     try {
-      await mkdir(dirname(this.file(toKey)), { recursive: true });
+      await mkdir(dirname(this.file(toKey)), PRIVATE_DIR);
       await rename(this.file(fromKey), this.file(toKey));
     } catch (err) {
       throw storageError("move", fromKey, err);

@@ -20,17 +20,23 @@ export function tempFileFor(file: string): string {
 /** What to put in the file: bytes, a stream, or a function that writes the temp file itself. */
 export type AtomicContent = string | Uint8Array | Readable | ((tmp: string) => Promise<void>);
 
+/** Modes for what a write creates (the process umask can only remove bits); absent: the usual defaults. */
+export interface AtomicModes {
+  fileMode?: number;
+  dirMode?: number;
+}
+
 /**
  * Writes `file` through a temp file next to it and a rename, so a reader sees the old file or the
  * whole new one, never half of one. The temp file is removed on failure. Creates the parent folder.
  */
-export async function writeFileAtomic(file: string, content: AtomicContent): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
+export async function writeFileAtomic(file: string, content: AtomicContent, modes: AtomicModes = {}): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: modes.dirMode });
   const tmp = tempFileFor(file);
   try {
     if (typeof content === "function") await content(tmp);
-    else if (content instanceof Readable) await pipeline(content, createWriteStream(tmp, { flags: "wx" }));
-    else await writeFile(tmp, content, { flag: "wx" });
+    else if (content instanceof Readable) await pipeline(content, createWriteStream(tmp, { flags: "wx", mode: modes.fileMode }));
+    else await writeFile(tmp, content, { flag: "wx", mode: modes.fileMode });
     await rename(tmp, file);
   } finally {
     // After a successful rename there is nothing left to remove; after a failure, the partial file goes.

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import pg from "pg";
@@ -159,8 +160,9 @@ async function migrateLocked(client: pg.PoolClient): Promise<void> {
 
 async function openPglite(dir: string, lock: LockOptions = {}, timeoutMs = DEFAULT_STATEMENT_TIMEOUT_MS, readOnly = false): Promise<Journal> {
   const description = `embedded PGlite at ${dir}`;
-  await mkdir(dir, { recursive: true });
-  const release = await acquireLockFile(join(dir, "..", `${dir.split(/[\\/]/).pop()}.lock`), lock);
+  await mkdir(dir, { recursive: true, mode: 0o700 }); // data and journal folders: private (overlays)
+  const fresh = !existsSync(join(dir, "PG_VERSION")); // initdb ahead: waiters give us longer
+  const release = await acquireLockFile(join(dir, "..", `${dir.split(/[\\/]/).pop()}.lock`), { ...lock, initializing: fresh });
   let client: PGlite | undefined;
   try {
     client = await PGlite.create(dir);

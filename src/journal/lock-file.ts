@@ -11,13 +11,19 @@
  *   Nobody else removes a lock file, so the file it removes is the one it checked, never a fresh
  *   lock that replaced it. The winner then takes the lock like anyone else (link, may lose again).
  * - A claim left by a contender that died in those few milliseconds is removed after CLAIM_TTL_MS.
+ * - Dead or alive is decided by the holder's liveness socket (lock-socket.ts), listened on before the
+ *   lock is linked and closed after it is removed: a holder in another PID namespace or container
+ *   whose pid means nothing here is still seen alive, and a dead one is seen dead whatever its host
+ *   name. Holders without a socket (older versions, a folder path too long for a socket) fall back
+ *   to "a dead pid on this host".
  */
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import { link, mkdir, readFile, stat, unlink, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PfsError } from "../errors/index.js";
+import { listenLiveness, probeLiveness, socketPathFor, type LivenessSocket } from "./lock-socket.js";
 
 export interface LockHolder {
   pid: number;
@@ -25,16 +31,24 @@ export interface LockHolder {
   since: string;
   /** Unique per acquisition: tells two holders apart even when a pid or an inode is reused. */
   nonce: string;
+  /** The holder's liveness socket, a file name beside the lock (absent: judge by pid and host). */
+  socket?: string;
+  /** The holder is creating a fresh store (initdb: tens of seconds on a busy machine): waiters wait longer. */
+  initializing?: boolean;
 }
 
 export interface LockOptions {
-  /** How long to wait for a live holder to let go (default 15 s; 0 fails at once). */
+  /** How long to wait for a live holder to let go (default 60 s: a fresh store's initdb on a busy machine; 0 fails at once). */
   waitMs?: number;
+  /** This process is about to create a fresh store: waiters give it INIT_WAIT_MS instead of their waitMs. */
+  initializing?: boolean;
   /** Called once, when the lock is found held by a live process and waiting starts. */
   onWait?: (holder: LockHolder, lockPath: string) => void;
 }
 
-export const DEFAULT_LOCK_WAIT_MS = 15_000;
+export const DEFAULT_LOCK_WAIT_MS = 60_000;
+/** How long a waiter waits for a live holder that is creating a fresh store (at least its own waitMs). */
+export const INIT_WAIT_MS = 10 * 60_000;
 const CLAIM_TTL_MS = 10_000;
 /** A lock file without a readable holder cannot be left by this code mid-write; give old versions this long. */
 const UNREADABLE_GRACE_MS = 2_000;
@@ -62,27 +76,54 @@ export function isStale(holder: LockHolder, here = hostname(), alive: (pid: numb
   return holder.host === here && holder.pid !== process.pid && !alive(holder.pid);
 }
 
+const SOCKET_NAME = /^[A-Za-z0-9._-]{1,200}\.sock$/;
+
+/** The holder's socket path, when it names a valid one beside the lock. */
+function holderSocket(lockPath: string, holder: LockHolder): string | null {
+  return holder.socket !== undefined && SOCKET_NAME.test(holder.socket) ? join(dirname(lockPath), holder.socket) : null;
+}
+
+/** Dead holder? By its liveness socket when it has one (pids mean nothing across namespaces), else by pid on this host. */
+async function holderIsDead(lockPath: string, holder: LockHolder): Promise<boolean> {
+  const socket = holderSocket(lockPath, holder);
+  if (socket !== null) return (await probeLiveness(socket)) === "dead";
+  return isStale(holder);
+}
+
 export async function acquireLockFile(lockPath: string, opts: LockOptions = {}): Promise<() => Promise<void>> {
   const waitMs = opts.waitMs ?? DEFAULT_LOCK_WAIT_MS;
   if (!Number.isFinite(waitMs) || waitMs < 0) throw new PfsError("INVALID_ARGUMENT", "lockWaitMs must be a number of milliseconds, 0 or more.");
-  await mkdir(dirname(lockPath), { recursive: true });
+  await mkdir(dirname(lockPath), { recursive: true, mode: 0o700 });
   if (heldHere.has(lockPath)) throw lockedError(lockPath, { pid: process.pid, host: hostname(), since: "earlier in this process", nonce: "" }, 0);
-  const deadline = Date.now() + waitMs;
+  const socketPath = socketPathFor(lockPath, randomUUID());
+  const liveness = socketPath === null ? null : await listenLiveness(socketPath);
+  try {
+    const mine = await waitAndTake(lockPath, waitMs, liveness, opts);
+    heldHere.add(lockPath);
+    return () => release(lockPath, mine, liveness);
+  } catch (err) {
+    await liveness?.close();
+    throw err;
+  }
+}
+
+async function waitAndTake(lockPath: string, waitMs: number, liveness: LivenessSocket | null, opts: LockOptions): Promise<LockHolder> {
+  const started = Date.now();
   let backoff = FIRST_BACKOFF_MS;
   let told = false;
   for (;;) {
-    const mine = await tryCreate(lockPath);
-    if (mine) {
-      heldHere.add(lockPath);
-      return () => release(lockPath, mine);
-    }
+    const mine = await tryCreate(lockPath, liveness, opts.initializing === true);
+    if (mine) return mine;
     const seen = await readHolder(lockPath);
+    const initializing = typeof seen === "object" && seen.initializing === true && waitMs > 0;
+    const deadline = started + (initializing ? Math.max(waitMs, INIT_WAIT_MS) : waitMs);
     if (seen === "absent") continue; // released between our link and our read: try again at once
     if (seen === "unreadable") {
       if (await olderThan(lockPath, UNREADABLE_GRACE_MS)) await removeUnreadable(lockPath);
-    } else if (isStale(seen)) {
+    } else if (await holderIsDead(lockPath, seen)) {
       if (await takeOver(lockPath, seen)) continue;
-    } else if (!told && Date.now() < deadline) {
+    } else if (!told && waitMs > 0) {
+      // Said once even when probing the holder took the whole wait (a loaded machine): the error then names it too.
       told = true;
       opts.onWait?.(seen, lockPath);
     }
@@ -96,8 +137,15 @@ export async function acquireLockFile(lockPath: string, opts: LockOptions = {}):
 }
 
 /** Makes the lock appear with its holder in one step; null when someone holds it. */
-async function tryCreate(lockPath: string): Promise<LockHolder | null> {
-  const me: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), nonce: randomUUID() };
+async function tryCreate(lockPath: string, liveness: LivenessSocket | null, initializing: boolean): Promise<LockHolder | null> {
+  const me: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    since: new Date().toISOString(),
+    nonce: randomUUID(),
+    ...(liveness ? { socket: basename(liveness.path) } : {}),
+    ...(initializing ? { initializing } : {}),
+  };
   const tmp = `${lockPath}.${me.nonce}.tmp`;
   await writeFile(tmp, JSON.stringify(me), { flag: "wx", mode: 0o600 });
   try {
@@ -126,6 +174,8 @@ async function takeOver(lockPath: string, stale: LockHolder): Promise<boolean> {
     // We may have linked a fresh lock that replaced the stale one: then it is not ours to remove.
     if (typeof claimed !== "object" || claimed.nonce !== stale.nonce || claimed.pid !== stale.pid) return false;
     await unlink(lockPath);
+    const socket = holderSocket(lockPath, stale);
+    if (socket !== null) await unlink(socket).catch(() => {}); // the dead holder's socket file
     return true;
   } finally {
     await unlink(claim).catch(() => {});
@@ -148,10 +198,12 @@ async function removeUnreadable(lockPath: string): Promise<void> {
   }
 }
 
-async function release(lockPath: string, me: LockHolder): Promise<void> {
+/** The lock goes first, the liveness socket after: a crash in between leaves a lock whose holder is seen dead. */
+async function release(lockPath: string, me: LockHolder, liveness: LivenessSocket | null): Promise<void> {
   heldHere.delete(lockPath);
   const current = await readHolder(lockPath);
   if (typeof current === "object" && current.nonce === me.nonce) await unlink(lockPath).catch(() => {});
+  await liveness?.close();
 }
 
 async function olderThan(path: string, ms: number, field: "mtime" | "ctime" = "mtime"): Promise<boolean> {
@@ -174,7 +226,10 @@ export async function readHolder(lockPath: string): Promise<LockHolder | "absent
   try {
     const parsed = JSON.parse(text) as LockHolder;
     if (typeof parsed.pid !== "number" || typeof parsed.host !== "string") return "unreadable";
-    return { pid: parsed.pid, host: parsed.host, since: String(parsed.since), nonce: typeof parsed.nonce === "string" ? parsed.nonce : "" };
+    const holder: LockHolder = { pid: parsed.pid, host: parsed.host, since: String(parsed.since), nonce: typeof parsed.nonce === "string" ? parsed.nonce : "" };
+    if (typeof parsed.socket === "string") holder.socket = parsed.socket;
+    if (parsed.initializing === true) holder.initializing = true;
+    return holder;
   } catch {
     return "unreadable";
   }

@@ -2,6 +2,7 @@
  * The path schema of a book, per DESIGN section 2. Every entry point (store, CLI, server, plugin)
  * validates through this module, so a path is judged the same way everywhere.
  */
+import { asciiLookalikeIn, findLookalike, skeleton } from "./lookalike.js";
 import { PfsError } from "../errors/index.js";
 
 export const BASE_USER = "__base__";
@@ -166,6 +167,22 @@ export function assertSafePath(path: unknown): asserts path is string {
       );
     }
     if (segment.trim() !== segment) throw invalid(path, `segment "${segment}" has leading or trailing spaces`);
+    const lookalike = /[A-Za-z]/.test(segment) ? asciiLookalikeIn(segment) : null;
+    if (lookalike) {
+      throw invalid(path, `segment "${segment}" mixes plain letters with "${lookalike}" (U+${lookalike.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}), which reads as "${skeleton(lookalike)}"; write the name with plain characters`);
+    }
+  }
+}
+
+/** Refuses a new name that cannot be told apart from an existing sibling (same UTS #39 skeleton, different spelling). */
+export function assertNoLookalike(path: string, existing: Iterable<string>): void {
+  const found = findLookalike(path, existing);
+  if (found) {
+    throw new PfsError(
+      "INVALID_PATH",
+      `Invalid path ${JSON.stringify(path)}: "${found.segment}" looks like "${found.like}", which already exists in the same folder (${found.existing}); use that name or a clearly different one.`,
+      { path, lookalikeOf: found.existing },
+    );
   }
 }
 

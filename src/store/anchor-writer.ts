@@ -7,7 +7,8 @@ import { getBookHead } from "../journal/queries.js";
 import { manifestHashOfJournal } from "../journal/manifest-queries.js";
 import { BOOK_ID_PATTERN } from "../paths/index.js";
 import type { StoreContext } from "./context.js";
-import { anchorKey, makeAnchor } from "./anchors.js";
+import { ANCHOR_FORMAT, ANCHORS_PREFIX, anchorKey, makeAnchor, parseAnchor, parseAnchorKey } from "./anchors.js";
+import { ensureIndexed, readHeadState, readText, writeHeadRecord } from "./anchor-marks.js";
 
 interface BookState {
   lastWrite: number;
@@ -81,7 +82,30 @@ export class AnchorWriter {
   }
 }
 
-/** Reads the head and the manifest in one snapshot (consistent seq, entry_hash, manifest) and writes its anchor. */
+/** The newest listed anchor below `seq` (used when the head record cannot say). */
+async function newestListedBelow(ctx: StoreContext, bookId: string, seq: number): Promise<number | null> {
+  let best: number | null = null;
+  for await (const info of ctx.blobs.storage.list(`${ANCHORS_PREFIX}${bookId}/`)) {
+    const parsed = parseAnchorKey(info.key);
+    if (parsed && parsed.seq < seq && (best === null || parsed.seq > best)) best = parsed.seq;
+  }
+  return best;
+}
+
+/** True when the anchor at `seq` was written with a head record (v2): then a missing record was deleted. */
+async function isV2Anchor(ctx: StoreContext, bookId: string, seq: number | null): Promise<boolean> {
+  if (seq === null) return false;
+  const raw = await readText(ctx, anchorKey(bookId, seq));
+  return raw !== null && parseAnchor(Buffer.from(raw, "utf8"), { bookId, seq })?.format === ANCHOR_FORMAT;
+}
+
+/**
+ * Reads the head and the manifest in one snapshot (consistent seq, entry_hash, manifest) and writes
+ * its anchor, linked to the previous one. Order matters for verify: the book index names the book
+ * before its first anchor exists, and the head record moves forward only after the anchor is stored.
+ * A head record that was tampered with (untrusted, or deleted while v2 anchors exist) is never
+ * rewritten: that would launder the evidence verify reports.
+ */
 export async function writeAnchor(ctx: StoreContext, bookId: string): Promise<boolean> {
   const state = await ctx.journal.db.transaction(
     async (tx) => {
@@ -92,7 +116,14 @@ export async function writeAnchor(ctx: StoreContext, bookId: string): Promise<bo
     { isolationLevel: "repeatable read", accessMode: "read only" },
   );
   if (!state) return false;
-  const anchor = makeAnchor(state, new Date(), ctx.config.auditKey);
+  const head = await readHeadState(ctx, bookId);
+  if (head.status === "trusted" && head.record.seq === state.seq) return false; // anchored already (by this or another process)
+  await ensureIndexed(ctx, bookId);
+  const prevSeq = head.status === "trusted" && head.record.seq < state.seq ? head.record.seq : await newestListedBelow(ctx, bookId, state.seq);
+  const anchor = makeAnchor({ ...state, prevSeq }, new Date(), ctx.config.auditKey);
   // Never overwritten: an existing anchor of this seq (another process anchored it) is kept.
-  return ctx.blobs.storage.putIfAbsent(anchorKey(bookId, state.seq), Buffer.from(`${JSON.stringify(anchor, null, 2)}\n`));
+  const wrote = await ctx.blobs.storage.putIfAbsent(anchorKey(bookId, state.seq), Buffer.from(`${JSON.stringify(anchor, null, 2)}\n`));
+  const moveHead = head.status === "trusted" ? head.record.seq < state.seq : head.status === "absent" && !(await isV2Anchor(ctx, bookId, prevSeq));
+  if (moveHead) await writeHeadRecord(ctx, state);
+  return wrote;
 }

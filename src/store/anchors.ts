@@ -9,12 +9,14 @@ import { BASE_USER, BOOK_ID_PATTERN } from "../paths/index.js";
 import type { ChainEntry } from "../journal/audit-chain.js";
 import { manifestHash } from "./manifest.js";
 
-export const ANCHOR_FORMAT = "pfs-anchor-v1";
+export const ANCHOR_FORMAT_V1 = "pfs-anchor-v1";
+/** v2 adds `prevSeq`: a signed link to the book's previous anchor, so a deleted anchor below the newest is a gap. */
+export const ANCHOR_FORMAT = "pfs-anchor-v2";
 export const ANCHORS_PREFIX = "anchors/";
 const SEQ_DIGITS = 16;
 
 export interface Anchor {
-  format: typeof ANCHOR_FORMAT;
+  format: typeof ANCHOR_FORMAT | typeof ANCHOR_FORMAT_V1;
   bookId: string;
   /** The audit chain's head at anchoring time: its sequence number and entry_hash. */
   seq: number;
@@ -25,6 +27,8 @@ export interface Anchor {
   /** Fingerprint of the key that signed it (null: unsigned). */
   keyId: string | null;
   hmac: string | null;
+  /** v2: the seq of the anchor this one follows (null: the book's first anchor). Absent in v1. */
+  prevSeq?: number | null;
 }
 
 /** `anchors/<book>/<seq, zero-padded>.json`: listing order is seq order. */
@@ -44,28 +48,40 @@ export function auditKeyId(key: string): string {
 }
 
 function signedText(a: Omit<Anchor, "hmac">): string {
-  return JSON.stringify([a.format, a.bookId, a.seq, a.entryHash, a.manifestHash, a.anchoredAt, a.keyId]);
+  const fields: unknown[] = [a.format, a.bookId, a.seq, a.entryHash, a.manifestHash, a.anchoredAt, a.keyId];
+  return JSON.stringify(a.format === ANCHOR_FORMAT_V1 ? fields : [...fields, a.prevSeq ?? null]);
 }
 
-function hmacOf(key: string, a: Omit<Anchor, "hmac">): string {
-  return createHmac("sha256", key).update(signedText(a)).digest("hex");
+/** HMAC-SHA256 of a canonical text, hex. */
+export function hmacHex(key: string, text: string): string {
+  return createHmac("sha256", key).update(text).digest("hex");
 }
 
-export function makeAnchor(head: { bookId: string; seq: number; entryHash: string; manifestHash: string }, at: Date, key: string | null): Anchor {
-  const unsigned = { format: ANCHOR_FORMAT, ...head, anchoredAt: at.toISOString(), keyId: key === null ? null : auditKeyId(key) } as const;
-  return { ...unsigned, hmac: key === null ? null : hmacOf(key, unsigned) };
+export function makeAnchor(
+  head: { bookId: string; seq: number; entryHash: string; manifestHash: string; prevSeq?: number | null },
+  at: Date,
+  key: string | null,
+): Anchor {
+  const { prevSeq = null, ...rest } = head;
+  const unsigned = { format: ANCHOR_FORMAT, ...rest, anchoredAt: at.toISOString(), keyId: key === null ? null : auditKeyId(key), prevSeq } as const;
+  return { ...unsigned, hmac: key === null ? null : hmacHex(key, signedText(unsigned)) };
 }
 
 export type SignatureCheck = "valid" | "unsigned" | "unknown-key" | "bad-hmac";
 
+/** Checks a signed record (anchor, head record, book index) with whichever configured key its keyId names. */
+export function checkHmac(signed: { keyId: string | null; hmac: string | null }, text: string, keys: string[]): SignatureCheck {
+  if (signed.keyId === null && signed.hmac === null) return "unsigned";
+  const key = keys.find((k) => auditKeyId(k) === signed.keyId);
+  if (key === undefined) return "unknown-key";
+  const expected = Buffer.from(hmacHex(key, text), "hex");
+  const given = Buffer.from(typeof signed.hmac === "string" && /^[0-9a-f]{64}$/.test(signed.hmac) ? signed.hmac : "", "hex");
+  return given.length === expected.length && timingSafeEqual(given, expected) ? "valid" : "bad-hmac";
+}
+
 /** Checks an anchor's HMAC with whichever configured key its keyId names. */
 export function checkSignature(a: Anchor, keys: string[]): SignatureCheck {
-  if (a.keyId === null && a.hmac === null) return "unsigned";
-  const key = keys.find((k) => auditKeyId(k) === a.keyId);
-  if (key === undefined) return "unknown-key";
-  const expected = Buffer.from(hmacOf(key, a), "hex");
-  const given = Buffer.from(typeof a.hmac === "string" && /^[0-9a-f]{64}$/.test(a.hmac) ? a.hmac : "", "hex");
-  return given.length === expected.length && timingSafeEqual(given, expected) ? "valid" : "bad-hmac";
+  return checkHmac(a, signedText(a), keys);
 }
 
 /** Parses stored anchor bytes; null if they are not an anchor of that key (a malformed or planted file). */
@@ -80,7 +96,8 @@ export function parseAnchor(bytes: Buffer, expected: { bookId: string; seq: numb
   const ok =
     v !== null &&
     typeof v === "object" &&
-    v.format === ANCHOR_FORMAT &&
+    (v.format === ANCHOR_FORMAT || v.format === ANCHOR_FORMAT_V1) &&
+    (v.format === ANCHOR_FORMAT_V1 || v.prevSeq === null || (Number.isSafeInteger(v.prevSeq) && v.prevSeq! >= 1 && v.prevSeq! < expected.seq)) &&
     v.bookId === expected.bookId &&
     v.seq === expected.seq &&
     hex(v.entryHash) &&
@@ -91,7 +108,14 @@ export function parseAnchor(bytes: Buffer, expected: { bookId: string; seq: numb
   return ok ? (v as Anchor) : null;
 }
 
-export type AnchorProblemKind = "rewritten-chain" | "deleted-book" | "truncated-chain" | "manifest-mismatch" | "forged-anchor" | "malformed-anchor";
+export type AnchorProblemKind =
+  | "rewritten-chain"
+  | "deleted-book"
+  | "truncated-chain"
+  | "manifest-mismatch"
+  | "forged-anchor"
+  | "malformed-anchor"
+  | "missing-anchors";
 
 export interface AnchorProblem {
   kind: AnchorProblemKind;

@@ -68,6 +68,19 @@ export interface ArchiveSummary {
 /** The archive's bytes; `summary` settles when the stream has been fully written (or fails/aborts). */
 export type ArchiveStream = Readable & { summary: Promise<ArchiveSummary> };
 
+/**
+ * Pure: the message an archive's errors carry. Whoever downloads an archive sees it, so it names
+ * nothing of the server (bucket, endpoint, key prefix, folder, driver text): the book path and the
+ * code say which file and what kind of failure; the operator's logs and metrics have the rest.
+ */
+export function publicArchiveMessage(code: string, integrity: "missing" | "corrupt"): string {
+  if (code === "INTEGRITY_ERROR") {
+    return integrity === "missing" ? "The stored object for this file is missing." : "The stored object for this file is corrupt: its bytes do not match the journal.";
+  }
+  if (code === "STORAGE_UNAVAILABLE") return "Object storage could not be read; try again later.";
+  return "This file could not be read.";
+}
+
 /** Names of the archive's own entries; book paths start with content/ or static/, so they never clash. */
 export const ERRORS_ENTRY = "errors.json";
 export const MANIFEST_ENTRY = "manifest.json";
@@ -222,9 +235,11 @@ async function writeArchive(ctx: StoreContext, input: ArchiveInput, tuning: Arch
     } catch (err) {
       if (isPfsError(err, "NOT_FOUND")) {
         ctx.metrics.integrityErrors.inc({ operation: "archive" }); // a large object gone missing
-        return { kind: "error", code: "INTEGRITY_ERROR", message: `Object ${file.hash} is missing from storage.` };
+        return { kind: "error", code: "INTEGRITY_ERROR", message: publicArchiveMessage("INTEGRITY_ERROR", "missing") };
       }
-      return { kind: "error", code: isPfsError(err) ? err.code : "STORAGE_UNAVAILABLE", message: err instanceof Error ? err.message : String(err) };
+      const code = isPfsError(err) ? err.code : "STORAGE_UNAVAILABLE";
+      const missing = isPfsError(err, "INTEGRITY_ERROR") && /missing/i.test(err.message);
+      return { kind: "error", code, message: publicArchiveMessage(code, missing ? "missing" : "corrupt") };
     }
   };
 
@@ -269,7 +284,8 @@ async function writeArchive(ctx: StoreContext, input: ArchiveInput, tuning: Arch
       return { ...summaryOf(input, snap), status: "aborted", files: written, bytes, errors, resumeAfter: last };
     }
     if (errors.length > 0) {
-      const body = Buffer.from(JSON.stringify({ bookId: input.bookId, manifestHash: snap.manifestHash, errors }, null, 2));
+      const listed = errors.map(({ path, code, message }) => ({ path, code, message })); // nothing of the server
+      const body = Buffer.from(JSON.stringify({ bookId: input.bookId, manifestHash: snap.manifestHash, errors: listed }, null, 2));
       await addEntry(ERRORS_ENTRY, () => bufferStream(body), true, body.length);
     }
     if (cutShort) {

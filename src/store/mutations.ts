@@ -5,7 +5,8 @@
  */
 import { PfsError, isPfsError } from "../errors/index.js";
 import { isSha256Hex } from "../hashing/index.js";
-import { BASE_USER, BOOK_ID_PATTERN, assertAgentId, validateTarget, type ParsedPath } from "../paths/index.js";
+import { BASE_USER, BOOK_ID_PATTERN, assertAgentId, assertNoLookalike, validateTarget, type ParsedPath } from "../paths/index.js";
+import { pathsForLookalikeCheck } from "../journal/name-queries.js";
 import { appendAudit, deleteFile, getFile, lockBookHead, lockExistingBookHead, upsertFile, type FileRow } from "../journal/queries.js";
 import { journalError, type Tx } from "../journal/db.js";
 import type { AuditStatus } from "../journal/audit-chain.js";
@@ -221,6 +222,13 @@ async function assertSafeOverlay(ctx: StoreContext, bytes: Buffer, path: string)
   );
 }
 
+/** Refuses, before anything is stored, a name that imitates an existing sibling (UTS #39 skeletons). */
+async function assertNoLookalikeSibling(ctx: StoreContext, a: Attempt, path: string): Promise<void> {
+  // eslint-disable-next-line no-control-regex
+  const asciiOnly = /^[\u0000-\u007f]*$/.test(path);
+  assertNoLookalike(path, await pathsForLookalikeCheck(ctx.journal.db, a.bookId, a.userId, asciiOnly));
+}
+
 async function storeBody(ctx: StoreContext, parsed: ParsedPath, content: Content, overlay: boolean): Promise<PutResult> {
   const { markdownBytes, assetBytes } = ctx.config.limits;
   if (parsed.isContent) {
@@ -244,6 +252,7 @@ export async function writeFile(ctx: StoreContext, input: WriteInput, onCommit?:
     parsed = validateTarget(input);
     assertExpectedHash(input.expectedHash);
     assertContent(input.content);
+      await assertNoLookalikeSibling(ctx, a, parsed.path);
     put = await storeBody(ctx, parsed, input.content, input.userId !== undefined);
   } catch (err) {
     if (isStream(input.content)) input.content.destroy();

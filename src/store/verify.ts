@@ -258,7 +258,7 @@ export async function verifyStore(ctx: StoreContext, input: VerifyInput = {}, mi
     const objects = await checkObjects(ctx, rows, input.onProgress);
     const chains = await checkChains(ctx, books, rows, input.onProgress);
     const { orphans, temps, unchecked, stored } = await findOrphans(ctx, graceSeconds, input.onProgress);
-    const anchors = await checkAnchors(ctx, input.bookId, (bookId) => loadChain(ctx, bookId));
+    const anchors = await checkAnchors(ctx, input.bookId, (bookId) => loadChain(ctx, bookId), books);
     const mirrorReport = await checkMirror(ctx, mirror, input.bookId);
     input.onProgress?.({ phase: "mirror", done: 1, total: 1 });
     const ok =

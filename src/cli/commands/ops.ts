@@ -35,8 +35,12 @@ function summarize(r: VerifyReport): string {
     ...r.journalAuditProblems.map((p) => `JOURNAL/AUDIT: ${p.bookId}:${p.path} (user ${p.userId}): ${p.message}`),
     ...r.anchors.problems.map((p) => `ANCHOR ${p.kind}: ${p.bookId} anchored entry #${p.seq}: ${p.message}`),
     r.anchors.checked
-      ? `anchors: ${r.anchors.books.length} book(s) anchored, signing ${r.anchors.signing}${r.anchors.writeErrors ? `, ${r.anchors.writeErrors} failed anchor write(s) in this process` : ""}`
+      ? `anchors: ${r.anchors.books.filter((b) => b.anchoredSeq > 0).length} book(s) anchored, signing ${r.anchors.signing}${r.anchors.writeErrors ? `, ${r.anchors.writeErrors} failed anchor write(s) in this process` : ""}`
       : "anchors not checked: off for this store and none found",
+    ...r.anchors.books
+      .filter((b) => b.unanchored > 0)
+      .map((b) => `UNPROTECTED TAIL: ${b.bookId}: ${b.unanchored} audit entr${b.unanchored === 1 ? "y" : "ies"} after the last anchor (#${b.anchoredSeq}); nothing outside the database vouches for them yet`),
+    `unprotected audit entries (after the last anchor): ${r.anchors.unprotectedEntries}`,
     ...r.orphans.map((o) => `ORPHAN ${o.pastGrace ? "past grace" : "within grace"}: ${o.hash} (${o.size} bytes, ${o.lastModified.toISOString()})`),
     ...r.tempUploads.map((t) => `TEMP UPLOAD ${t.pastGrace ? "past grace" : "within grace"}: ${t.key}`),
     ...(r.mirror.checked
