@@ -12,7 +12,8 @@
  * Docusaurus}. `npm test` runs ONE light cell (ESM + Faster + newest, the small fixture book). With
  * `PFS_MATRIX=1` every cell builds a generated book of ≥ 700 pages (relative images, a site MDX component) and
  * is compared with the same book built from a plain `docs/` folder (the floor site): same page count, every page
- * has its article, the search index holds the same docs. Two builds at a time; expect ~1 h on two cores.
+ * has its article, the search index holds the same docs. Two builds at a time; expect ~1 h on two cores
+ * (PFS_MATRIX_CELLS=<names> builds only some cells, e.g. `esm-faster-3.10.2,ts-faster-3.10.2`).
  *
  * Installing: `npm install --prefer-offline` of the tarball plus Docusaurus and React, once per Docusaurus
  * version into a folder whose subfolders are the sites (Node resolves upwards), so npm's cache serves nearly
@@ -42,7 +43,6 @@ const locked = (name: string) => lock.packages[`node_modules/${name}`]!.version;
 /** The newest Docusaurus we claim is the one this repository is tested with; the oldest, the first 3.x we claim. */
 const NEWEST = locked("@docusaurus/core");
 const OLDEST = "3.9.2";
-const VERSIONS = MATRIX ? [NEWEST, OLDEST] : [NEWEST];
 const SEARCH_LOCAL = "0.55.3";
 
 type Style = "cjs" | "esm" | "ts";
@@ -57,10 +57,15 @@ const STYLES: Style[] = ["cjs", "esm", "ts"];
 const BUNDLERS: Bundler[] = ["webpack", "faster"];
 /** The one cell `npm test` builds: what `create-docusaurus` gives today (ESM package, Faster) on the small book. */
 const LIGHT: Cell = { style: "esm", bundler: "faster", version: NEWEST, book: "small" };
-const CELLS: Cell[] = MATRIX
-  ? VERSIONS.flatMap((version) => STYLES.flatMap((style) => BUNDLERS.map((bundler) => ({ style, bundler, version, book: "large" as const }))))
-  : [LIGHT];
 const cellName = (c: Cell) => `${c.style}-${c.bundler}-${c.version}`;
+/** PFS_MATRIX_CELLS=esm-faster-3.10.2,ts-faster-3.10.2 builds only those cells of the matrix. */
+const ONLY = process.env.PFS_MATRIX_CELLS?.split(",").filter(Boolean);
+const CELLS: Cell[] = MATRIX
+  ? [NEWEST, OLDEST]
+      .flatMap((version) => STYLES.flatMap((style) => BUNDLERS.map((bundler) => ({ style, bundler, version, book: "large" as const }))))
+      .filter((c) => !ONLY || ONLY.includes(cellName(c)))
+  : [LIGHT];
+const VERSIONS = [...new Set([NEWEST, ...CELLS.map((c) => c.version)])];
 
 /** Faster on: `v4: true` (3.10 turns Faster on with it); 3.9 names it `experimental_faster` (its SSG threads need v4). */
 function futureFlags(version: string, bundler: Bundler): Record<string, unknown> {
