@@ -180,6 +180,7 @@ describe.each(["embedded", "postgres"] as const)("pfs import/export/validate (%s
     const site = join(dir, "to-validate");
     await writeTree(site, {
       "01-Part/01-Chapter/01-ok.md": GOOD["01-Part/01-Chapter/01-lesson.md"]!,
+      "01-Part/01-Chapter/img/pic.png": GOOD["01-Part/01-Chapter/img/pic.png"]!,
       "01-Part/01-Chapter/01-ok.summary.md": "Plain {not an expression} and <unclosed\n",
       "01-Part/01-Chapter/02-broken.md": "# Title\n\nSome text\n\n<div>\nunclosed\n",
       "01-Part/01-Chapter/03-frontmatter.md": "---\ntitle: ok\nbad: [unclosed\n---\n# x\n",
