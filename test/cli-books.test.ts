@@ -142,6 +142,10 @@ describe("pfs import --create/--exclude, pfs books rm, and CLI manners", () => {
     expect([again.code, again.body.created.length]).toEqual([0, 3]);
     expect((await json(["verify"])).body.ok).toBe(true);
 
+    // An ordinary edit leaves an unreferenced object within the grace period (a file written, then deleted).
+    await writeFile(join(dir, "extra.md"), "# written, then deleted\n");
+    expect((await pfs(["write", "scratch-book", "content/extra.md", "extra.md", "--agent", "editor"])).code).toBe(0);
+    expect((await pfs(["delete", "scratch-book", "content/extra.md", "--agent", "editor"])).code).toBe(0);
     // Human output: no (__base__) in audit lines; leftovers of edits within grace are a count, not ORPHAN lines.
     const text = await pfs(["audit", "--book", "scratch-book", "--limit", "5"]);
     expect(text.stdout).toMatch(/ops {2}book-removed ok {2}scratch-book {2}/);
@@ -149,6 +153,7 @@ describe("pfs import --create/--exclude, pfs books rm, and CLI manners", () => {
     const human = await pfs(["verify"]);
     expect(human.code).toBe(0);
     expect(human.stdout).not.toContain("ORPHAN");
+    expect(human.stdout).toMatch(/\n1 unreferenced object\(s\) and 0 temporary upload\(s\) younger than the grace period/);
     const verbose = await pfs(["verify", "--verbose"]);
     expect(verbose.stdout).toMatch(/ORPHAN within grace/);
   });
