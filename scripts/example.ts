@@ -40,8 +40,10 @@ try {
   process.exit(1);
 }
 const rel = relative(process.cwd(), outDir) || ".";
+// docusaurus serve takes $PORT (default 3000) and offers the next free port when that one is taken.
+const base = `http://localhost:${process.env.PORT ?? 3000}`;
 console.log(
   `\nThe example site is built in ${rel}/ (${((Date.now() - started) / 1000).toFixed(0)} s).\n` +
-    `  Serve it:  npm run example:serve   → http://localhost:3000/\n` +
-    `  The book: http://localhost:3000/docs/preface   student-42's book (their overlay of a lesson): http://localhost:3000/docs/u/student-42/Foundations/getting-started/why-python-for-ai\n`,
+    `  Serve it:  npm run example:serve   → ${base}/  (PORT=8080 npm run example:serve for another port)\n` +
+    `  The book: ${base}/docs/preface   student-42's book (their overlay of a lesson): ${base}/docs/u/student-42/Foundations/getting-started/why-python-for-ai\n`,
 );

@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "../src/hashing/index.js";
 import { createTestDatabase, type TestDatabase } from "./support/postgres.js";
+import { makeS3Bucket } from "./support/backends.js";
+import { startGateProxy } from "./support/gate-proxy.js";
 
 const BIN = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 
@@ -115,14 +117,14 @@ describe.each(["embedded", "postgres"] as const)("pfs import/export/validate (%s
       expect(ls.stderr).toMatch(/No store in .*store/);
       expect(existsSync(join(dir, "store"))).toBe(false);
     }
-    const dry = await json(["import", "docs", "--book", "book-one", "--agent", "importer", "--dry-run"]);
+    const dry = await json(["import", "docs", "--book", "book-one", "--agent", "importer", "--dry-run", "--create"]);
     expect(dry.code).toBe(1); // hostile files are skipped
     expect(dry.body.created.sort()).toEqual(EXPECTED_PATHS);
     if (journal === "embedded") expect(existsSync(join(dir, "store"))).toBe(false);
   });
 
   it("first import: every good file created, every hostile name skipped with its reason and nothing written for it", { timeout: 120_000 }, async () => {
-    const r = await pfs(["import", "docs", "--book", "book-one", "--agent", "importer"]);
+    const r = await pfs(["import", "docs", "--book", "book-one", "--agent", "importer", "--create"]);
     expect(r.code, r.stderr).toBe(1);
     const summary = r.stdout.trim().split("\n").at(-1)!;
     expect(summary).toMatch(/^created 9, updated 0, unchanged 0, deleted 0, skipped 7, conflicts 0; uploaded .* in .* s$/);
@@ -178,6 +180,7 @@ describe.each(["embedded", "postgres"] as const)("pfs import/export/validate (%s
     const site = join(dir, "to-validate");
     await writeTree(site, {
       "01-Part/01-Chapter/01-ok.md": GOOD["01-Part/01-Chapter/01-lesson.md"]!,
+      "01-Part/01-Chapter/img/pic.png": GOOD["01-Part/01-Chapter/img/pic.png"]!,
       "01-Part/01-Chapter/01-ok.summary.md": "Plain {not an expression} and <unclosed\n",
       "01-Part/01-Chapter/02-broken.md": "# Title\n\nSome text\n\n<div>\nunclosed\n",
       "01-Part/01-Chapter/03-frontmatter.md": "---\ntitle: ok\nbad: [unclosed\n---\n# x\n",
@@ -228,23 +231,31 @@ describe.each(["embedded", "postgres"] as const)("pfs import/export/validate (%s
   });
 
   it.skipIf(journal === "embedded")(
-    "a concurrent write between plan and upload is a conflict (exit 3), never overwritten (a test hook pauses the import)",
+    "a concurrent write between plan and upload is a conflict (exit 3), never overwritten (a proxy in front of S3 holds the import's first upload)",
     { timeout: 120_000 },
     async () => {
       const path = "content/01-Part/README.md";
       const current = (await json(["read", "book-one", path])).body.hash as string;
       await writeFile(join(docs, "01-Part/README.md"), "# importer's version\n");
-      const barrier = join(dir, "barrier");
-      const importing = json(["import", "docs", "--book", "book-one", "--agent", "importer"], { PFS_TEST_IMPORT_BARRIER: barrier });
-      while (!existsSync(`${barrier}.ready`)) await new Promise((r) => setTimeout(r, 50));
-      const other = join(dir, "other.md");
-      await writeFile(other, "# someone else's version\n");
-      expect((await pfs(["write", "book-one", path, other, "--agent", "other-writer", "--expected-hash", current])).code).toBe(0);
-      await writeFile(`${barrier}.go`, "");
-      const r = await importing;
-      expect(r.code).toBe(3);
-      expect(r.body.conflicts).toEqual([expect.objectContaining({ path, code: "CONFLICT", currentHash: sha256Hex("# someone else's version\n") })]);
-      expect((await pfs(["read", "book-one", path])).stdout).toBe("# someone else's version\n");
+      // The same journal on an S3 bucket: the import's object upload happens after its plan, before its commit.
+      const bucket = await makeS3Bucket();
+      const s3 = { PFS_S3_BUCKET: bucket.bucket, PFS_S3_ACCESS_KEY_ID: bucket.accessKeyId, PFS_S3_SECRET_ACCESS_KEY: bucket.secretAccessKey, PFS_S3_REGION: "us-east-1" };
+      const gate = await startGateProxy(bucket.endpoint, (req) => req.method === "PUT");
+      try {
+        const importing = json(["import", "docs", "--book", "book-one", "--agent", "importer"], { ...s3, PFS_S3_ENDPOINT: gate.url });
+        await gate.held;
+        const other = join(dir, "other.md");
+        await writeFile(other, "# someone else's version\n");
+        const direct = { ...s3, PFS_S3_ENDPOINT: bucket.endpoint };
+        expect((await pfs(["write", "book-one", path, other, "--agent", "other-writer", "--expected-hash", current], direct)).code).toBe(0);
+        gate.open();
+        const r = await importing;
+        expect(r.code).toBe(3);
+        expect(r.body.conflicts).toEqual([expect.objectContaining({ path, code: "CONFLICT", currentHash: sha256Hex("# someone else's version\n") })]);
+        expect((await pfs(["read", "book-one", path], direct)).stdout).toBe("# someone else's version\n");
+      } finally {
+        await gate.close();
+      }
     },
   );
 });

@@ -84,7 +84,7 @@ describe("pfs CLI (built binary)", () => {
     expect(JSON.parse((await pfs(["--json", "ls", "cli-book"])).stdout).map((e: { path: string }) => e.path)).toEqual([LESSON]);
 
     const noAgent = await pfs(["delete", "cli-book", LESSON]);
-    expect([noAgent.code, noAgent.stderr]).toEqual([2, "INVALID_ARGUMENT: --agent <id> is required: every change records who made it."]);
+    expect([noAgent.code, noAgent.stderr]).toEqual([2, "INVALID_ARGUMENT: --agent <id> is required for pfs delete: every change records who made it."]);
     expect(JSON.parse((await pfs(["delete", "cli-book", LESSON, "--agent", "cli-author"])).stdout)).toEqual({ existed: true });
     expect(JSON.parse((await pfs(["delete", "cli-book", LESSON, "--agent", "cli-author"])).stdout)).toEqual({ existed: false });
 
@@ -111,7 +111,7 @@ describe("pfs CLI (built binary)", () => {
       "write:ok:cli-author",
     ]);
     const text = await pfs(["audit", "--book", "cli-book", "--by", "tutor"]);
-    expect(text.stdout).toMatch(/tutor {2}write ok {2}cli-book:content\/01-part\/01-chapter\/01-cli\.md \(stu\) {2}created - → [0-9a-f]{12}/);
+    expect(text.stdout).toMatch(/tutor {2}write ok {2}cli-book:content\/01-part\/01-chapter\/01-cli\.md \(user stu\) {2}created - → [0-9a-f]{12}/);
   });
 
   it("verify (with a progress bar) and repair: clean exit 0; damage reported with INTEGRITY_ERROR and exit 1; orphans removed past grace", async () => {

@@ -57,6 +57,15 @@ export function defaultForcePathStyle(endpoint: string | undefined): boolean {
   return endpoint !== undefined;
 }
 
+/**
+ * The SDK's notice (on Node < 22, at the first client) is about SDK releases after January 2027; this
+ * package pins an exact SDK version that supports Node 20 (DESIGN 7), so for it the notice is noise in every
+ * build and command. The SDK's documented switch is honoured as set; unset, it is set here.
+ */
+function silenceNodeVersionNotice(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+}
+
 /** An endpoint for messages: scheme, host and path, never user info or query. */
 export function describeEndpoint(endpoint: string | undefined): string {
   if (!endpoint) return "AWS S3";
@@ -104,6 +113,7 @@ export class S3ObjectStorage implements ObjectStorage {
     this.secrets = [config.accessKeyId, config.secretAccessKey].filter((s): s is string => typeof s === "string" && s.length >= 4);
     const timeout = config.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     const retryPolicy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...policy, maxAttempts: config.maxAttempts ?? policy.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts };
+    silenceNodeVersionNotice();
     this.client = new S3Client({
       region: config.region || "auto",
       endpoint: config.endpoint,

@@ -11,11 +11,12 @@ import remarkFrontmatter from "remark-frontmatter";
 import remarkGfm from "remark-gfm";
 import { VFile } from "vfile";
 import type { PluggableList } from "unified";
+import { collectReferences, type PageReferences } from "./page-references.js";
 
 export interface PageProblem {
   line: number;
   column: number;
-  code: "FRONT_MATTER" | "MDX_COMPILE" | "INVALID_CONTENT";
+  code: "FRONT_MATTER" | "MDX_COMPILE" | "INVALID_CONTENT" | "UNKNOWN_COMPONENT" | "IMAGE_NOT_FOUND";
   message: string;
 }
 
@@ -23,6 +24,8 @@ export interface PageCheckOptions {
   format: "md" | "mdx";
   /** Extra remark plugins (a site's own, from --site), run after the defaults. */
   remarkPlugins?: PluggableList;
+  /** Receives what the page references (components, imports, relative images) when it compiles. */
+  onReferences?: (refs: PageReferences) => void;
 }
 
 const FRONT_MATTER = /^---\r?\n([\s\S]*?)\r?\n---(?:\r?\n|$)/;
@@ -52,7 +55,7 @@ export async function checkPage(path: string, bytes: Buffer, opts: PageCheckOpti
   try {
     await compile(new VFile({ path, value: text }), {
       format: opts.format,
-      remarkPlugins: [[remarkFrontmatter, ["yaml", "toml"]], remarkGfm, remarkDirective, ...(opts.remarkPlugins ?? [])],
+      remarkPlugins: [[remarkFrontmatter, ["yaml", "toml"]], remarkGfm, remarkDirective, ...(opts.remarkPlugins ?? []), ...(opts.onReferences ? [collectReferences(opts.onReferences)] : [])],
     });
   } catch (err) {
     const e = err as { line?: number; column?: number; reason?: string; message: string; place?: { line?: number; column?: number; start?: { line: number; column: number } } };

@@ -2,6 +2,7 @@
 import { lstat, readdir } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import pLimit from "p-limit";
+import picomatch from "picomatch";
 import { hashFile } from "../fsutil/index.js";
 import { PfsError } from "../errors/index.js";
 import { docsToBookPath, isHidden, type SourceRoot } from "../books/layout.js";
@@ -42,19 +43,45 @@ export interface Skipped {
   reason: string;
 }
 
-/** Maps a docs folder (and an optional static folder) to book files; what cannot be stored is listed with the reason. */
+/**
+ * Pure: a matcher for `--exclude` globs, tried on each path relative to the folder it is in ('/'-separated);
+ * a pattern without a slash also matches a file's name anywhere (`quiz.md`, `*.draft.md`).
+ */
+export function excludeMatcher(patterns: readonly string[]): (rel: string) => boolean {
+  if (patterns.length === 0) return () => false;
+  for (const p of patterns) {
+    if (p.trim() === "" || p.length > 1000) throw new PfsError("INVALID_ARGUMENT", `--exclude takes a glob of 1 to 1000 characters; got ${JSON.stringify(p)}.`);
+  }
+  // picomatch's own `basename` option also changes how patterns with a slash match: split them instead.
+  const byName = patterns.filter((p) => !p.includes("/"));
+  const byPath = patterns.filter((p) => p.includes("/"));
+  const name = byName.length ? picomatch(byName, { dot: true }) : () => false;
+  const path = byPath.length ? picomatch(byPath, { dot: true }) : () => false;
+  return (rel) => path(rel) || name(rel.slice(rel.lastIndexOf("/") + 1));
+}
+
+/**
+ * Maps a docs folder (and an optional static folder) to book files; what cannot be stored is listed with
+ * the reason, and what `exclude` matches is only listed as excluded (it is neither stored nor a problem).
+ */
 export async function collectSources(
   docsDir: string,
   staticDir: string | undefined,
   onHashed?: (bytes: number) => void,
-): Promise<{ files: SourceFile[]; skipped: Skipped[] }> {
+  exclude: (rel: string) => boolean = () => false,
+): Promise<{ files: SourceFile[]; skipped: Skipped[]; excluded: string[] }> {
   const roots: [string, SourceRoot][] = [[docsDir, "docs"]];
   if (staticDir) roots.push([staticDir, "static"]);
   const mapped: (Omit<SourceFile, "hash" | "size">)[] = [];
   const skipped: Skipped[] = [];
+  const excluded: string[] = [];
   for (const [dir, root] of roots) {
     for (const e of await walkFolder(dir)) {
       const source = join(dir, e.rel);
+      if (exclude(e.rel)) {
+        excluded.push(source);
+        continue;
+      }
       if (e.kind !== "file") {
         skipped.push({ source, code: "INVALID_PATH", reason: e.kind === "symlink" ? "symbolic links are not followed" : "not a regular file" });
         continue;
@@ -82,5 +109,5 @@ export async function collectSources(
       }),
     ),
   );
-  return { files, skipped };
+  return { files, skipped, excluded };
 }

@@ -38,7 +38,13 @@ and a command naming an unknown book fails with NOT_FOUND listing the books that
 Progress bars are drawn on stderr when it is a terminal.`,
   )
   .exitOverride()
-  .configureOutput({ outputError: (str, write) => write(`INVALID_ARGUMENT: ${str.replace(/^error: /, "")}`) });
+  .configureOutput({ outputError: (str, write) => usageError(str.replace(/^error: /, ""), write) });
+
+/** Commander's usage errors as ours: `INVALID_ARGUMENT: …` on stderr, and with --json also `{"error": …}` on stdout. */
+function usageError(message: string, write: (s: string) => void): void {
+  if (process.argv.includes("--json")) process.stdout.write(`${JSON.stringify({ error: { code: "INVALID_ARGUMENT", message: message.trim() } })}\n`);
+  write(`INVALID_ARGUMENT: ${message}`);
+}
 
 registerImportCommand(program);
 registerExportCommand(program);

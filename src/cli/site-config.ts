@@ -6,14 +6,46 @@
  * the panaversity-fs plugin). Not reproduced: Docusaurus's own internal remark plugins (admonition
  * titles, heading ids, image and link resolution, …), which only rewrite the tree and add no syntax.
  */
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { PluggableList } from "unified";
 import { PfsError } from "../errors/index.js";
 
 export interface SiteMarkdown {
   format: "mdx" | "md" | "detect";
   remarkPlugins: PluggableList;
+  /** JSX names every page may use without importing them (the theme's defaults + the site's own map). */
+  components?: Set<string>;
+}
+
+/** The global names of the classic theme's MDXComponents (Docusaurus 3), if its file cannot be read. */
+const THEME_DEFAULTS = ["Head", "Details"];
+
+/** Pure: capitalized keys of the object a MDXComponents module exports by default (`{ ...Base, Quiz, Box: B }`). */
+export function componentKeys(source: string): string[] {
+  const named = /export\s+default\s+([A-Za-z_$][\w$]*)\s*;?/.exec(source);
+  const start = named ? source.search(new RegExp(`\\b${named[1]}\\s*(?::[^=]*)?=\\s*\\{`)) : source.search(/export\s+default\s*\{/);
+  if (start < 0) return [];
+  const body = source.slice(source.indexOf("{", start));
+  const keys = new Set<string>();
+  for (const m of body.matchAll(/(?:^|[{,])\s*["']?([A-Z][\w$]*)["']?\s*(?=[:,}])/g)) keys.add(m[1]!);
+  return [...keys];
+}
+
+async function siteComponents(dir: string, require: NodeJS.Require): Promise<Set<string>> {
+  const names = new Set(THEME_DEFAULTS);
+  try {
+    const theme = join(dirname(require.resolve("@docusaurus/theme-classic/package.json")), "lib/theme/MDXComponents/index.js");
+    for (const k of componentKeys(await readFile(theme, "utf8"))) names.add(k);
+  } catch {
+    // the defaults above
+  }
+  for (const ext of ["js", "jsx", "ts", "tsx"]) {
+    const text = await readFile(join(dir, "src/theme/MDXComponents", `index.${ext}`), "utf8").catch(() => readFile(join(dir, `src/theme/MDXComponents.${ext}`), "utf8").catch(() => null));
+    if (text !== null) for (const k of componentKeys(text)) names.add(k);
+  }
+  return names;
 }
 
 function pluginsOf(options: unknown): PluggableList {
@@ -42,5 +74,5 @@ export async function loadSiteMarkdown(siteDir: string): Promise<SiteMarkdown> {
     remarkPlugins.push(...pluginsOf(options?.docs), ...pluginsOf(options));
   }
   const format = ((siteConfig.markdown as { format?: string } | undefined)?.format ?? "mdx") as SiteMarkdown["format"];
-  return { format, remarkPlugins };
+  return { format, remarkPlugins, components: await siteComponents(dir, require) };
 }

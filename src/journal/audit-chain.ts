@@ -83,6 +83,7 @@ export function verifyBookChain(entries: ChainEntry[], head?: { seq: number; las
       problems.push({ kind: "book-chain", ...where, message: "entry_hash does not match the entry's contents (the row was edited)" });
     }
     prevEntryHash = e.entryHash;
+    if (e.status === "ok" && e.operation === BOOK_REMOVED) lastHashOfFile.clear();
     if (e.status === "ok" && e.path !== null) {
       const key = `${e.path}\u0000${e.userId}`;
       const last = lastHashOfFile.has(key) ? lastHashOfFile.get(key)! : null;
@@ -104,3 +105,9 @@ export function verifyBookChain(entries: ChainEntry[], head?: { seq: number; las
   }
   return problems;
 }
+
+/**
+ * The audit operation `pfs books rm` appends as a removed book's last entry: its journal rows are gone,
+ * its chain (and the anchors of it) stay. After it, every file of the book starts a new chain.
+ */
+export const BOOK_REMOVED = "book-removed";

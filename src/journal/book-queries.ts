@@ -1,7 +1,8 @@
 /** Store-wide questions about books: which exist and how big they are. */
-import { and, count, eq, inArray, or, sum } from "drizzle-orm";
+import { and, count, desc, eq, inArray, or, sum } from "drizzle-orm";
 import { BASE_USER } from "../paths/index.js";
-import { fileJournal } from "./schema.js";
+import { auditLog, bookManifest, fileJournal } from "./schema.js";
+import { BOOK_REMOVED } from "./audit-chain.js";
 import { auditBooks } from "./queries.js";
 import type { Tx } from "./db.js";
 
@@ -14,7 +15,21 @@ export interface BookCounts {
   overlays: number;
 }
 
-/** Every book with a journal row or an audit chain (a book whose files were all deleted still exists). */
+/** Whether a book without rows was removed (`pfs books rm`): its last successful audit entry says so. */
+async function wasRemoved(tx: Tx, bookId: string): Promise<boolean> {
+  const [last] = await tx
+    .select({ operation: auditLog.operation })
+    .from(auditLog)
+    .where(and(eq(auditLog.bookId, bookId), eq(auditLog.status, "ok")))
+    .orderBy(desc(auditLog.bookSeq))
+    .limit(1);
+  return last?.operation === BOOK_REMOVED;
+}
+
+/**
+ * Every book with a journal row or an audit chain (a book whose files were all deleted still exists),
+ * except books removed with `pfs books rm` and not written since.
+ */
 export async function bookCounts(tx: Tx): Promise<BookCounts[]> {
   const base = await tx
     .select({ bookId: fileJournal.bookId, files: count(), bytes: sum(fileJournal.size) })
@@ -23,7 +38,11 @@ export async function bookCounts(tx: Tx): Promise<BookCounts[]> {
     .groupBy(fileJournal.bookId);
   const all = await tx.select({ bookId: fileJournal.bookId, rows: count() }).from(fileJournal).groupBy(fileJournal.bookId);
   const byBook = new Map<string, BookCounts>();
-  for (const id of await auditBooks(tx)) byBook.set(id, { bookId: id, files: 0, bytes: 0, overlays: 0 });
+  const withRows = new Set(all.map((r) => r.bookId));
+  for (const id of await auditBooks(tx)) {
+    if (!withRows.has(id) && (await wasRemoved(tx, id))) continue;
+    byBook.set(id, { bookId: id, files: 0, bytes: 0, overlays: 0 });
+  }
   for (const r of all) byBook.set(r.bookId, { bookId: r.bookId, files: 0, bytes: 0, overlays: Number(r.rows) });
   for (const r of base) {
     const b = byBook.get(r.bookId)!;
@@ -46,4 +65,13 @@ export async function objectSizeInBook(tx: Tx, bookId: string, sha256: string, u
     .where(and(eq(fileJournal.sha256, sha256), eq(fileJournal.bookId, bookId), whose))
     .limit(1);
   return row?.size ?? null;
+}
+
+/** Deletes a book's journal rows and remembered manifests (the caller holds its head lock and audits it). */
+export async function deleteBookRows(tx: Tx, bookId: string): Promise<{ files: number; overlays: number }> {
+  const rows = await tx.delete(fileJournal).where(eq(fileJournal.bookId, bookId)).returning({ userId: fileJournal.userId });
+  // Old manifests would let a build cache plan a delta across the removal: forget them, the next build is full.
+  await tx.delete(bookManifest).where(eq(bookManifest.bookId, bookId));
+  const files = rows.filter((r) => r.userId === BASE_USER).length;
+  return { files, overlays: rows.length - files };
 }

@@ -6,7 +6,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { sha256Hex } from "../hashing/index.js";
 import { BASE_USER, BOOK_ID_PATTERN } from "../paths/index.js";
-import type { ChainEntry } from "../journal/audit-chain.js";
+import { BOOK_REMOVED, type ChainEntry } from "../journal/audit-chain.js";
 import { manifestHash } from "./manifest.js";
 
 export const ANCHOR_FORMAT_V1 = "pfs-anchor-v1";
@@ -130,6 +130,7 @@ export function manifestAtSeq(entries: ChainEntry[], seq: number): string {
   const files = new Map<string, string>();
   for (const e of entries) {
     if (e.bookSeq > seq) break;
+    if (e.status === "ok" && e.operation === BOOK_REMOVED) files.clear(); // `pfs books rm`: the anchor records an empty book
     if (e.status !== "ok" || e.path === null || e.userId !== BASE_USER) continue;
     if (e.operation === "write" && e.newHash !== null) files.set(e.path, e.newHash);
     else if (e.operation === "delete") files.delete(e.path);

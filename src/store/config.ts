@@ -149,7 +149,7 @@ export function assertStoreExists(config: ResolvedStoreConfig, mustExist: boolea
   if (!mustExist || config.databaseUrl || existsSync(config.pgliteDir)) return;
   throw new PfsError(
     "NOT_FOUND",
-    `No store in ${config.dataDir} (its journal folder is missing). Check --data-dir / $PFS_DATA_DIR, or create a store with \`pfs import\` or \`pfs write\`.`,
+    `No store in ${config.dataDir} (its journal folder is missing). Check --data-dir / $PFS_DATA_DIR, or create a store with \`pfs import --create\` or \`pfs write\`.`,
     { missingStore: true },
   );
 }

@@ -5,7 +5,7 @@ import { openJournal } from "../journal/db.js";
 import { describeHolder, type LockHolder } from "../journal/lock-file.js";
 import { createMetrics } from "../metrics/index.js";
 import { assertStoreExists, resolveStoreConfig, type StoreOptions } from "./config.js";
-import { assertBookExistsOp, bookSummariesOp, type BookSummary } from "./books.js";
+import { assertBookExistsOp, bookSummariesOp, removeBookOp, type BookSummary, type RemoveBookInput, type RemoveBookResult } from "./books.js";
 import type { StoreContext } from "./context.js";
 import { deleteFileOp, recordRefusedAttempt, writeFile, type CommitListener, type RefusedAttempt, type DeleteInput, type DeleteResult, type WriteInput, type WriteResult } from "./mutations.js";
 import { listFilesOp, readFile, readStream, snapshotOp, type FileMeta, type ListEntry, type ListInput, type ReadInput, type ReadResult, type Snapshot, type SnapshotInput } from "./reads.js";
@@ -173,9 +173,20 @@ export class Store {
     return bookSummariesOp(this.ctx);
   }
 
+  /**
+   * An admin operation: drops the book's journal rows (base and overlays) and closes its audit chain with a
+   * `book-removed` entry; the chain and its anchors stay verifiable. The public mirror's copies go too.
+   */
+  async removeBook(input: RemoveBookInput): Promise<RemoveBookResult> {
+    const result = await removeBookOp(this.ctx, input);
+    this.anchors?.touch(input.bookId);
+    if (this.ctx.config.mirror) await this.mirror.repair({ bookId: input.bookId });
+    return result;
+  }
+
   /** NOT_FOUND naming the existing books when `bookId` is not one of them (read-side tools call this first). */
-  assertBookExists(bookId: string): Promise<void> {
-    return assertBookExistsOp(this.ctx, bookId);
+  assertBookExists(bookId: string, opts: { includeRemoved?: boolean } = {}): Promise<void> {
+    return assertBookExistsOp(this.ctx, bookId, opts);
   }
 
   /** Prometheus text exposition of this store's metrics. */

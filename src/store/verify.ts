@@ -10,7 +10,7 @@ import { HashingStream } from "../hashing/index.js";
 import { assertBookId } from "../paths/index.js";
 import { journalError } from "../journal/db.js";
 import { auditBooks, bookChain, getBookHead, listBooks, listFiles, referencedHashes, type FileRow } from "../journal/queries.js";
-import { verifyBookChain, type ChainEntry, type ChainProblem } from "../journal/audit-chain.js";
+import { BOOK_REMOVED, verifyBookChain, type ChainEntry, type ChainProblem } from "../journal/audit-chain.js";
 import type { StoreContext } from "./context.js";
 import { DEFAULT_GC_GRACE_SECONDS, gcOp, listTempUploads, type TempUpload } from "./gc.js";
 import { Mirror } from "./mirror.js";
@@ -136,6 +136,7 @@ async function checkObjects(ctx: StoreContext, rows: FileRow[], progress: Verify
 export function chainHeads(entries: ChainEntry[]): Map<string, ChainHead> {
   const heads = new Map<string, ChainHead>();
   for (const e of entries) {
+    if (e.status === "ok" && e.operation === BOOK_REMOVED) heads.clear(); // `pfs books rm`: no file remains
     if (e.status !== "ok" || e.path === null || (e.operation !== "write" && e.operation !== "delete")) continue;
     // An "unchanged" write leaves the row (and its written_at/by) as the previous write made it.
     if (e.mode === "unchanged") continue;

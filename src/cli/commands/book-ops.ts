@@ -9,7 +9,7 @@ import { assertBookId } from "../../paths/index.js";
 import type { ArchiveScope } from "../../store/archive.js";
 import { action, printJson, wantsJson, withStore } from "../context.js";
 import { formatBytes, progressBar } from "../progress.js";
-import { seconds } from "./options.js";
+import { requireAgent, seconds } from "./options.js";
 
 function requireBook(book: string | undefined): string {
   if (book === undefined) throw new PfsError("INVALID_ARGUMENT", "--book <id> is required.");
@@ -17,8 +17,31 @@ function requireBook(book: string | undefined): string {
   return book;
 }
 
+function registerBooksRemove(books: Command): void {
+  books
+    .command("rm <book>")
+    .description("remove a book (admin): its files and overlays leave the journal; its audit log and anchors stay verifiable")
+    .option("--agent <id>", "who acts (required; recorded in the book's audit log)")
+    .option("--yes", "confirm the removal")
+    .option("--confirm <book>", "confirm by repeating the book id (for scripts)")
+    .action(
+      action(async (bookId: string, opts: { agent?: string; yes?: boolean; confirm?: string }, cmd: Command) => {
+        assertBookId(bookId);
+        const agentId = requireAgent(opts.agent, "books rm");
+        if (opts.confirm !== undefined && opts.confirm !== bookId) throw new PfsError("INVALID_ARGUMENT", `--confirm ${JSON.stringify(opts.confirm)} does not match the book ${JSON.stringify(bookId)}; nothing was removed.`);
+        if (!opts.yes && opts.confirm === undefined) throw new PfsError("INVALID_ARGUMENT", `pfs books rm removes every file and overlay of ${bookId}: pass --yes or --confirm ${bookId}.`);
+        const removed = await withStore(cmd, (store) => store.removeBook({ bookId, agentId }));
+        if (wantsJson(cmd)) return printJson(removed);
+        process.stdout.write(
+          `removed ${bookId}: ${removed.files} file(s), ${removed.overlays} overlay(s); audit entry #${removed.auditSeq} closes its log (kept, with its anchors). ` +
+            "Its objects are left for `pfs gc` after the grace period.\n",
+        );
+      }),
+    );
+}
+
 export function registerBookCommands(program: Command): void {
-  program
+  const books = program
     .command("books")
     .description("the books in the store, with base file counts and sizes")
     .action(
@@ -31,6 +54,7 @@ export function registerBookCommands(program: Command): void {
         }
       }),
     );
+  registerBooksRemove(books);
 
   program
     .command("snapshot")
@@ -71,7 +95,7 @@ export function registerBookCommands(program: Command): void {
 
   program
     .command("archive")
-    .description("a zip of the book (manifest.json and errors.json inside), streamed to a file")
+    .description("a zip of the book's files at their book paths, streamed to a file; an errors.json entry is added only if a file could not be read (then exit 1)")
     .option("--book <id>", "the book (required)")
     .option("--scope <scope>", "content, assets or all", "all")
     .option("--user <id>", "as this user sees the book")

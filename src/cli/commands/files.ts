@@ -4,16 +4,12 @@ import { stat, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { PfsError } from "../../errors/index.js";
 import { action, printJson, withStore } from "../context.js";
+import { requireAgent } from "./options.js";
 
 interface MutationOptions {
   agent?: string;
   user?: string;
   expectedHash?: string;
-}
-
-function requireAgent(agent: string | undefined): string {
-  if (!agent) throw new PfsError("INVALID_ARGUMENT", "--agent <id> is required: every change records who made it.");
-  return agent;
 }
 
 export function registerFileCommands(program: Command): void {
@@ -25,7 +21,7 @@ export function registerFileCommands(program: Command): void {
     .option("--user <id>", "write the user's overlay instead of the base")
     .action(
       action(async (book: string, path: string, file: string, opts: MutationOptions, cmd: Command) => {
-        const agentId = requireAgent(opts.agent);
+        const agentId = requireAgent(opts.agent, "write");
         if (file !== "-") {
           const info = await stat(file).catch((err: NodeJS.ErrnoException) => {
             throw new PfsError("INVALID_ARGUMENT", `Cannot read ${file}: ${err.code ?? err.message}.`);
@@ -74,7 +70,7 @@ export function registerFileCommands(program: Command): void {
     .option("--user <id>", "delete only the user's overlay")
     .action(
       action(async (book: string, path: string, opts: MutationOptions, cmd: Command) => {
-        const agentId = requireAgent(opts.agent);
+        const agentId = requireAgent(opts.agent, "delete");
         printJson(await withStore(cmd, async (store) => (await store.assertBookExists(book), store.delete({ bookId: book, path, userId: opts.user, expectedHash: opts.expectedHash, agentId }))));
       }),
     );

@@ -1,16 +1,17 @@
 /** pfs import: a Docusaurus docs folder into a book, in one process with one journal open (DESIGN 3, issue 10). */
 import { createReadStream, existsSync } from "node:fs";
-import { access, writeFile as writeLocal } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import pLimit from "p-limit";
 import { isPfsError, PfsError } from "../../errors/index.js";
-import { assertAgentId, assertBookId, assertUserId, BASE_USER } from "../../paths/index.js";
+import { assertBookId, assertUserId, BASE_USER } from "../../paths/index.js";
 import { planImport, type ImportPlan } from "../../books/plan.js";
 import { STATIC_FOLDER } from "../../books/layout.js";
 import type { Store } from "../../store/store.js";
 import { action, EXIT, printJson, wantsJson, withStore } from "../context.js";
-import { collectSources, type Skipped, type SourceFile } from "../local-files.js";
+import { unknownBookError } from "../../store/books.js";
+import { collectSources, excludeMatcher, type Skipped, type SourceFile } from "../local-files.js";
+import { collect, requireAgent } from "./options.js";
 import { formatBytes, progressBar } from "../progress.js";
 
 interface ImportOptions {
@@ -21,6 +22,8 @@ interface ImportOptions {
   dryRun?: boolean;
   static?: string;
   concurrency?: string;
+  create?: boolean;
+  exclude?: string[];
 }
 
 export interface Problem {
@@ -39,6 +42,8 @@ export interface ImportReport {
   unchanged: number;
   deleted: string[];
   skipped: Skipped[];
+  /** Files --exclude matched: neither imported nor a problem. */
+  excluded: string[];
   conflicts: Problem[];
   failed: Problem[];
   /** Bytes uploaded (or that would be, with --dry-run). */
@@ -46,22 +51,18 @@ export interface ImportReport {
   seconds: number;
 }
 
-/** A test-only pause between planning and uploading, so a test can change the book in between (see test/cli-import.test.ts). */
-async function testBarrier(): Promise<void> {
-  const barrier = process.env.PFS_TEST_IMPORT_BARRIER;
-  if (!barrier) return;
-  await writeLocal(`${barrier}.ready`, "");
-  for (;;) {
-    if (await access(`${barrier}.go`).then(() => true, () => false)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** Without --create, importing into a book that does not exist is NOT_FOUND naming the books that do (a typo never makes a book). */
+async function assertKnownBook(store: Store | undefined, bookId: string): Promise<void> {
+  const known = store ? (await store.books()).map((b) => b.bookId) : [];
+  const err = unknownBookError(bookId, known);
+  if (err) throw new PfsError("NOT_FOUND", `${err.message} Pass --create to create it.`, err.details);
 }
 
 function summaryLine(r: ImportReport): string {
   const verb = r.dryRun ? "would upload" : "uploaded";
   return (
     `${r.dryRun ? "dry run: " : ""}created ${r.created.length}, updated ${r.updated.length}, unchanged ${r.unchanged}, deleted ${r.deleted.length}, ` +
-    `skipped ${r.skipped.length}, conflicts ${r.conflicts.length}${r.failed.length ? `, failed ${r.failed.length}` : ""}; ${verb} ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s`
+    `skipped ${r.skipped.length}${r.excluded.length ? `, excluded ${r.excluded.length}` : ""}, conflicts ${r.conflicts.length}${r.failed.length ? `, failed ${r.failed.length}` : ""}; ${verb} ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s`
   );
 }
 
@@ -122,13 +123,16 @@ export function registerImportCommand(program: Command): void {
     .option("--prune", "delete book files that are no longer in the folder")
     .option("--dry-run", "print the plan and change nothing")
     .option("--concurrency <n>", "uploads in flight", "4")
+    .option("--create", "create the book if it does not exist yet (without it, an unknown --book is an error: typos do not make books)")
+    .option("--exclude <glob>", "leave out files matching this glob, relative to the folder (a name without / matches anywhere); repeatable", collect)
     .action(
       action(async (docsDir: string, opts: ImportOptions, cmd: Command) => {
         const started = performance.now();
         const bookId = opts.book;
         assertBookId(bookId);
         assertUserId(opts.user);
-        if (!opts.dryRun) assertAgentId(opts.agent);
+        if (!opts.dryRun) requireAgent(opts.agent, "import");
+        const exclude = excludeMatcher(opts.exclude ?? []);
         if (opts.user === BASE_USER) throw new PfsError("INVALID_ARGUMENT", `--user ${BASE_USER} is reserved; leave --user out to import the base book.`);
         const concurrency = Number(opts.concurrency);
         if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new PfsError("INVALID_ARGUMENT", "--concurrency must be an integer from 1 to 64.");
@@ -140,7 +144,7 @@ export function registerImportCommand(program: Command): void {
         if (staticDir && existsSync(join(root, STATIC_FOLDER)) && resolve(root, STATIC_FOLDER) === staticDir) {
           throw new PfsError("INVALID_ARGUMENT", `--static ${opts.static} is already read as part of the docs folder.`);
         }
-        const { files, skipped } = await collectSources(docsDir, opts.static);
+        const { files, skipped, excluded } = await collectSources(docsDir, opts.static, undefined, exclude);
 
         const report: ImportReport = {
           bookId,
@@ -151,12 +155,14 @@ export function registerImportCommand(program: Command): void {
           unchanged: 0,
           deleted: [],
           skipped,
+          excluded,
           conflicts: [],
           failed: [],
           bytes: 0,
           seconds: 0,
         };
         const run = async (store: Store | undefined) => {
+          if (!opts.create) await assertKnownBook(store, bookId);
           const book = store ? await bookHashes(store, bookId, opts.user) : new Map<string, string>();
           const plan = planImport(files, book, Boolean(opts.prune));
           report.unchanged = plan.unchanged.length;
@@ -167,20 +173,17 @@ export function registerImportCommand(program: Command): void {
             report.bytes = [...plan.create, ...plan.update].reduce((n, f) => n + f.size, 0);
             return;
           }
-          await testBarrier();
           const work = plan.create.length + plan.update.length + plan.delete.length;
           if (work > 0) progress.start("upload", work, [...plan.create, ...plan.update].reduce((n, f) => n + f.size, 0));
           await apply(store, plan, { bookId, userId: opts.user, agentId: opts.agent!, concurrency }, report, (n) => progress.tick(n)).finally(() => progress.stop());
         };
-        if (opts.dryRun) {
-          // A dry run never creates a store: a missing one simply means every file would be created.
-          await withStore(cmd, run).catch(async (err) => {
-            if (isPfsError(err, "NOT_FOUND") && err.details.missingStore) return run(undefined);
-            throw err;
-          });
-        } else {
-          await withStore(cmd, run, { create: true });
-        }
+        // Only a real import with --create may create a store; a dry run never does (a missing one: every file is new).
+        await withStore(cmd, run, { create: Boolean(opts.create && !opts.dryRun) }).catch(async (err) => {
+          if (!(isPfsError(err, "NOT_FOUND") && err.details.missingStore)) throw err;
+          if (opts.dryRun) return run(undefined);
+          await assertKnownBook(undefined, bookId);
+          throw err;
+        });
         report.seconds = (performance.now() - started) / 1000;
 
         if (json) printJson(report);
@@ -198,6 +201,7 @@ export function registerImportCommand(program: Command): void {
           process.stdout.write(`${out.join("\n")}\n`);
         }
         if (report.conflicts.length > 0) process.exitCode = EXIT.conflict;
+        // Excluded files are not skipped: only files the schema refused (and failures) fail the run.
         else if (report.skipped.length > 0 || report.failed.length > 0) process.exitCode = EXIT.failed;
       }),
     );

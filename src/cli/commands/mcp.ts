@@ -29,6 +29,7 @@ export async function scopeOf(o: McpOptions): Promise<Scope> {
     return scopeForToken(await loadTokenTable(o.tokensFile), token);
   }
   const agentId = o.agent ?? process.env.PFS_AGENT_ID;
+  if (agentId === undefined) throw new PfsError("INVALID_ARGUMENT", "--agent <id> (or PFS_AGENT_ID) is required for pfs mcp without a tokens file: every change records who made it.");
   assertAgentId(agentId);
   const flagged = o.books !== undefined || o.users !== undefined || o.writeBase || o.audit || o.admin;
   if (!flagged) return fullScope(agentId);

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { SingleBar, Presets } from "cli-progress";
 import { PfsError } from "../../errors/index.js";
+import { BASE_USER } from "../../paths/index.js";
 import type { VerifyInput, VerifyReport } from "../../store/verify.js";
 import { action, printJson, withStore } from "../context.js";
 import { seconds } from "./options.js";
@@ -27,7 +28,24 @@ function progressReporter(enabled: boolean): { onProgress?: VerifyInput["onProgr
   };
 }
 
-function summarize(r: VerifyReport): string {
+/** Orphans and temp uploads within the grace period are the expected leftovers of edits: counted, listed only with --verbose. */
+function leftovers(r: VerifyReport, verbose: boolean): string[] {
+  const fresh = r.orphans.filter((o) => !o.pastGrace);
+  const freshTemps = r.tempUploads.filter((t) => !t.pastGrace);
+  const lines = [
+    ...r.orphans.filter((o) => o.pastGrace || verbose).map((o) => `ORPHAN ${o.pastGrace ? "past grace" : "within grace"}: ${o.hash} (${o.size} bytes, ${o.lastModified.toISOString()})`),
+    ...r.tempUploads.filter((t) => t.pastGrace || verbose).map((t) => `TEMP UPLOAD ${t.pastGrace ? "past grace" : "within grace"}: ${t.key}`),
+  ];
+  if (fresh.length + freshTemps.length > 0) {
+    lines.push(
+      `${fresh.length} unreferenced object(s) and ${freshTemps.length} temporary upload(s) younger than the grace period (${r.graceSeconds} s): ` +
+        `normal leftovers of edits, removed by \`pfs gc\` once older${verbose ? "" : " (--verbose lists them)"}`,
+    );
+  }
+  return lines;
+}
+
+function summarize(r: VerifyReport, verbose: boolean): string {
   const lines = [
     `books ${r.books.length}, journal rows ${r.checked.rows}, objects checked ${r.checked.objects}, audit entries ${r.checked.auditEntries}, stored objects ${r.checked.storedObjects}`,
     ...r.objectProblems.map((p) => `OBJECT ${p.kind}: ${p.bookId}:${p.path} (user ${p.userId}) → ${p.hash}: ${p.message}`),
@@ -41,14 +59,18 @@ function summarize(r: VerifyReport): string {
       .filter((b) => b.unanchored > 0)
       .map((b) => `UNPROTECTED TAIL: ${b.bookId}: ${b.unanchored} audit entr${b.unanchored === 1 ? "y" : "ies"} after the last anchor (#${b.anchoredSeq}); nothing outside the database vouches for them yet`),
     `unprotected audit entries (after the last anchor): ${r.anchors.unprotectedEntries}`,
-    ...r.orphans.map((o) => `ORPHAN ${o.pastGrace ? "past grace" : "within grace"}: ${o.hash} (${o.size} bytes, ${o.lastModified.toISOString()})`),
-    ...r.tempUploads.map((t) => `TEMP UPLOAD ${t.pastGrace ? "past grace" : "within grace"}: ${t.key}`),
+    ...leftovers(r, verbose),
     ...(r.mirror.checked
       ? [...r.mirror.stale.map((k) => `MIRROR stale or missing: ${k}`), ...r.mirror.extra.map((k) => `MIRROR extra: ${k}`)]
       : [`mirror not checked: ${r.mirror.reason}`]),
     r.ok ? "OK" : "PROBLEMS FOUND",
   ];
   return `${lines.join("\n")}\n`;
+}
+
+/** book:path, and the user only for an overlay (the base is the default and not worth a column). */
+export function auditTarget(e: { bookId: string; path: string | null; userId: string }): string {
+  return `${e.bookId}${e.path === null ? "" : `:${e.path}`}${e.userId === BASE_USER ? "" : ` (user ${e.userId})`}`;
 }
 
 export function registerOpsCommands(program: Command): void {
@@ -58,15 +80,16 @@ export function registerOpsCommands(program: Command): void {
     .option("--book <id>", "only this book (orphans are always judged store-wide)")
     .option("--grace <seconds>", "orphans older than this count as problems (default 86400)")
     .option("--progress", "draw a progress bar on stderr even when it is not a terminal")
+    .option("--verbose", "also list unreferenced objects younger than the grace period (normal leftovers of edits)")
     .action(
-      action(async (opts: { book?: string; grace?: string; progress?: boolean }, cmd: Command) => {
+      action(async (opts: { book?: string; grace?: string; progress?: boolean; verbose?: boolean }, cmd: Command) => {
         const json = cmd.optsWithGlobals<{ json?: boolean }>().json;
         const progress = progressReporter(Boolean(opts.progress || process.stderr.isTTY));
-        const report = await withStore(cmd, async (store) => (opts.book && (await store.assertBookExists(opts.book)), store.verify({ bookId: opts.book, graceSeconds: seconds(opts.grace), onProgress: progress.onProgress }))).finally(
+        const report = await withStore(cmd, async (store) => (opts.book && (await store.assertBookExists(opts.book, { includeRemoved: true })), store.verify({ bookId: opts.book, graceSeconds: seconds(opts.grace), onProgress: progress.onProgress }))).finally(
           () => progress.stop(),
         );
         if (json) printJson(report);
-        else process.stdout.write(summarize(report));
+        else process.stdout.write(summarize(report, Boolean(opts.verbose)));
         if (!report.ok) throw new PfsError("INTEGRITY_ERROR", "verify found problems (listed above); run `pfs repair` for what can be fixed.");
       }),
     );
@@ -108,7 +131,7 @@ export function registerOpsCommands(program: Command): void {
     .option("--path <path>", "exact path, or a glob with * ? **")
     .option("--prefix <prefix>", "paths starting with this")
     .option("--by <agent>", "only this agent's entries")
-    .option("--operation <op>", "write or delete")
+    .option("--operation <op>", "write, delete or book-removed (or what a refused call asked for)")
     .option("--user <id>")
     .option("--status <status>", "ok, conflict, rejected or error")
     .option("--since <time>")
@@ -120,7 +143,7 @@ export function registerOpsCommands(program: Command): void {
         const json = cmd.optsWithGlobals<{ json?: boolean }>().json;
         const limit = Number(o.limit);
         const page = await withStore(cmd, async (store) => {
-          if (o.book) await store.assertBookExists(o.book);
+          if (o.book) await store.assertBookExists(o.book, { includeRemoved: true }); // a removed book's history stays readable
           return store.audit({
             bookId: o.book,
             path: o.path,
@@ -138,7 +161,7 @@ export function registerOpsCommands(program: Command): void {
         if (json) return printJson(page);
         for (const e of page.entries) {
           const change = e.status === "ok" ? `${e.mode} ${e.prevHash?.slice(0, 12) ?? "-"} → ${e.newHash?.slice(0, 12) ?? "-"}` : `${e.errorCode}`;
-          process.stdout.write(`${e.at.toISOString()}  ${e.agentId}  ${e.operation} ${e.status}  ${e.bookId}:${e.path ?? ""} (${e.userId})  ${change}\n`);
+          process.stdout.write(`${e.at.toISOString()}  ${e.agentId}  ${e.operation} ${e.status}  ${auditTarget(e)}  ${change}\n`);
         }
         if (page.nextCursor) process.stdout.write(`next page: --cursor ${page.nextCursor}\n`);
       }),
