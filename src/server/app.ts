@@ -108,11 +108,11 @@ async function handleSource(opts: ServerOptions, limits: Limits, r: SourceRoute,
   await serveSource(opts.store, r, res);
 }
 
-async function handle(opts: ServerOptions & { reader: ReaderContext }, limits: Limits, r: Route, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(opts: ServerOptions, reader: ReaderContext, limits: Limits, r: Route, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { store } = opts;
   if (r.op === "health") return sendJson(res, 200, { ok: true });
   // Readers sign in with the site's OpenID Connect provider, not an agent token.
-  if (r.op === "reader-list" || r.op === "reader-page") return handleReader(opts.reader, r, req, res);
+  if (r.op === "reader-list" || r.op === "reader-page") return handleReader(reader, r, req, res);
   if (r.op === "metrics" && opts.serveMetrics === false) throw new PfsError("NOT_FOUND", "Metrics are served on their own listener.");
   const scope = scopeFor(opts.tokens, req.headers.authorization);
   await authorized(store, limits, scope, r, actionOf(r)!);
@@ -201,7 +201,8 @@ function sendError(opts: ServerOptions, req: IncomingMessage, res: ServerRespons
 
 export function createPfsServer(opts: ServerOptions): Server {
   const headersTimeout = opts.headersTimeoutMs ?? 30_000;
-  const withReader = { ...opts, reader: { store: opts.store, verifier: opts.readers, cache: new RenderCache() } };
+  // Kept apart from opts: SIGHUP swaps opts.tokens in place, and every request must see the new table.
+  const reader: ReaderContext = { store: opts.store, verifier: opts.readers, cache: new RenderCache() };
   const limits: Limits = {
     refusals: refusalBuckets(opts.refusals),
     archives: new ConcurrencyLimit(opts.archivesPerToken ?? 2, opts.archivesTotal ?? 8),
@@ -223,7 +224,7 @@ export function createPfsServer(opts: ServerOptions): Server {
       } catch (err) {
         return sendError(opts, req, res, requestId, err);
       }
-      handle(withReader, limits, r, req, res).catch((err) => sendError(opts, req, res, requestId, err));
+      handle(opts, reader, limits, r, req, res).catch((err) => sendError(opts, req, res, requestId, err));
     },
   );
   server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
