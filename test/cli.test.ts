@@ -118,7 +118,7 @@ describe("pfs CLI (built binary)", () => {
     const ok = await pfs(["verify", "--progress"]);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/OK\n$/);
-    expect(ok.stderr).toMatch(/objects +\[[=\-]+\] \d+\/\d+/); // cli-progress bar on stderr
+    expect(ok.stderr).toMatch(/objects +\[[=-]+\] \d+\/\d+/); // cli-progress bar on stderr
 
     // Plant an orphan past grace and a missing object behind a journal row.
     const { LocalObjectStorage } = await import("../src/blobs/local.js");

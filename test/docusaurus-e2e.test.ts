@@ -154,7 +154,6 @@ describe("docusaurus build of the fixture site (PostgreSQL + S3 on s3rver)", () 
     expect(await html(b.outDir, "/docs/Basics/Start/loops")).toContain("LOOPS-CHANGED-TEXT");
     expect(await html(b.outDir, "/docs/u/alice/Basics/Start/hello")).toBeUndefined();
     for (const earlier of builds.slice(0, 3)) expect(await html(earlier.outDir, "/docs/Basics/Start/hello")).not.toContain("ALICE");
-    // eslint-disable-next-line no-console
     console.log("build times (ms):", builds.map((x) => x.ms).join(", "), "| fetched:", builds.map((x) => x.report.fetched).join(", "), "| load ms:", builds.map((x) => x.report.ms).join(", "));
   });
 });

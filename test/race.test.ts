@@ -65,7 +65,7 @@ const raceFigures = { rounds: 0, writes: 0, winners: 0, conflicts: 0, violations
 async function race(store: Store, options: object, rounds: number): Promise<string[]> {
   const problems: string[] = [];
   let hashes = new Map<string, string>();
-  let lastBytes = new Map<string, string>();
+  const lastBytes = new Map<string, string>();
   for (const t of TARGETS) {
     const content = `# start ${t.bookId} ${t.path}\n`;
     const r = await store.write({ ...t, content, agentId: "race-setup" });

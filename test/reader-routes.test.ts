@@ -20,7 +20,6 @@ import { startTestIssuer, type TestIssuer } from "./support/oidc-issuer.js";
 const BOOK = "live-book";
 const AGENT_TOKEN = "token-for-tutor-bot-0123456789";
 const SITE = "https://book.example.com";
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const json = (res: Response): Promise<any> => res.json();
 const P1 = "content/01-Basics/01-Start/01-hello.md";
 const P2 = "content/01-Basics/01-Start/02-loops.md";

@@ -49,7 +49,6 @@ function syntaxErrors(b: Block): string[] {
 function loadConfig(b: Block): any {
   const js = ts.transpileModule(b.code, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
   const module = { exports: {} as any };
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
   new Function("module", "exports", "require", "process", js)(module, module.exports, () => ({}), { env: {} });
   return module.exports.default ?? module.exports;
 }

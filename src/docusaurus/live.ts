@@ -6,7 +6,7 @@
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { USER_VIEWS_DIR } from "./cache-layout.js";
 import type { PluginOptions } from "./options.js";
-import { LIVE_KEY, normalizeRoute, pendingHeadScript, type LiveConfig } from "./client/live-state.js";
+import { normalizeRoute, pendingHeadScript, type LiveConfig } from "./client/live-state.js";
 
 export { LIVE_KEY } from "./client/live-state.js";
 

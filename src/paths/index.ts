@@ -49,6 +49,7 @@ const ASSET_FAMILIES = new Set(["img", "images", "slides", "videos", "audio"]);
 /** Asset file and folder names: visible, no URL/shell metacharacters. */
 const ASSET_SEGMENT = /^[\p{L}\p{N}_][\p{L}\p{N}\p{M} ._()+,=@&'!-]*$/u;
 // C0/C1 controls, DEL, and invisible format characters (zero-width, bidi overrides, BOM).
+// eslint-disable-next-line no-control-regex
 const FORBIDDEN_CHARS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/u;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/;

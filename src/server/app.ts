@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
-import { PfsError, isPfsError } from "../errors/index.js";
+import { PfsError } from "../errors/index.js";
 import { BASE_USER, parsePath } from "../paths/index.js";
 import type { Store } from "../store/store.js";
 import type { ArchiveScope } from "../store/archive.js";

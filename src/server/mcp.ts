@@ -6,7 +6,7 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { PfsError, isPfsError } from "../errors/index.js";
+import { isPfsError } from "../errors/index.js";
 import { BASE_USER, assertAgentId, parsePath } from "../paths/index.js";
 import type { Store } from "../store/store.js";
 import { authorize, fullScope, seesUser, visibleUsers, type Action, type Scope } from "./scopes.js";
