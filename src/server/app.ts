@@ -17,7 +17,7 @@ import { closeIfBodyUnread, destroyWhenStalled, requestBody } from "./connection
 import { refuse, refusalBuckets, type RefusalLimits } from "./refusals.js";
 import { ConcurrencyLimit, type TokenBuckets } from "./rate-limit.js";
 import { clientError, logLine } from "./errors.js";
-import { mimeTypeOf } from "./mime.js";
+import { mimeTypeOf } from "../paths/media-types.js";
 import { expectedHashFrom, httpStatus, route, type Route } from "./routes.js";
 import { corsFor } from "./cors.js";
 import type { ReaderVerifier } from "./oidc.js";

@@ -10,7 +10,7 @@ import { PfsError, isPfsError } from "../errors/index.js";
 import { BASE_USER, assertAgentId, parsePath } from "../paths/index.js";
 import type { Store } from "../store/store.js";
 import { authorize, fullScope, seesUser, visibleUsers, type Action, type Scope } from "./scopes.js";
-import { mimeTypeOf } from "./mime.js";
+import { mimeTypeOf } from "../paths/media-types.js";
 import { refuse, refusalBuckets } from "./refusals.js";
 import { clientError, logLine } from "./errors.js";
 import { httpStatus } from "./routes.js";
