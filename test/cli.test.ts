@@ -148,6 +148,9 @@ describe("pfs CLI (built binary)", () => {
     const r = await pfs(["metrics"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/# TYPE panaversityfs_write_total counter/);
+    const json = await pfs(["--json", "metrics"]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout).map((m: { name: string }) => m.name)).toContain("panaversityfs_write_total");
     const bad = await pfs(["--mirror", "everything", "ls", "cli-book"]);
     expect([bad.code, bad.stderr]).toEqual([2, '--mirror must be "assets" or "all"; got "everything".'].map((x, i) => (i === 1 ? `INVALID_ARGUMENT: ${x}` : x)));
     const mirrored = await pfs(["--mirror", "assets", "verify", "--book", "cli-book"]);

@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { assertAgentId, assertBookId, assertUserId, isModeratelyRestrictive, parsePath, scriptsOf, validateTarget } from "../src/paths/index.js";
 import { PfsError } from "../src/errors/index.js";
+import { types as knownTypes } from "mime-types";
+import { docsToBookPath } from "../src/books/layout.js";
+import { IMPORTED_EXTENSIONS, mimeTypeOf } from "../src/paths/media-types.js";
 import { ACCEPTED_PATHS, HOSTILE_PATHS } from "./support/hostile-paths.js";
 
 function codeOf(fn: () => unknown): string | undefined {
@@ -124,5 +127,22 @@ describe("ids", () => {
   });
   it.each([undefined, null, "", "  ", "system", "SYSTEM", " system "])("rejects agent id %j", (id) => {
     expect(codeOf(() => assertAgentId(id))).toBe("INVALID_ARGUMENT");
+  });
+});
+
+describe("media types (one table for import, validate and the servers)", () => {
+  it("serves every extension import accepts with its own media type, never application/octet-stream", () => {
+    const candidates = new Set([...Object.keys(knownTypes), ...IMPORTED_EXTENSIONS, "BMP", "Tiff"]);
+    const accepted = [...candidates].filter((ext) => docsToBookPath(`01-Part/01-Ch/img/a.${ext}`).ok);
+    expect(accepted.length).toBeGreaterThanOrEqual(IMPORTED_EXTENSIONS.length);
+    const served = Object.fromEntries(accepted.map((ext) => [ext, mimeTypeOf(`static/img/a.${ext}`)]));
+    expect(Object.entries(served).filter(([, type]) => type === "application/octet-stream")).toEqual([]);
+    expect(served).toMatchObject({ bmp: "image/bmp", tiff: "image/tiff", BMP: "image/bmp", pptx: "application/vnd.openxmlformats-officedocument.presentationml.presentation" });
+  });
+
+  it("refuses an unknown extension on import and serves it as application/octet-stream", () => {
+    expect(docsToBookPath("01-Part/01-Ch/a.exe")).toMatchObject({ ok: false, code: "SCHEMA_VIOLATION" });
+    expect(mimeTypeOf("static/img/a.exe")).toBe("application/octet-stream");
+    expect(mimeTypeOf("static/img.png/readme")).toBe("application/octet-stream");
   });
 });

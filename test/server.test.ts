@@ -88,6 +88,15 @@ describe("the HTTP server against a real store", () => {
     expect((await call("GET", `/v1/books/srv-book/files/${PATH}`, { token: TOKEN_A })).status).toBe(404);
   });
 
+  it("serves an imported .bmp asset as image/bmp (one media-type table with import)", async () => {
+    const body = Buffer.from("BM fake bitmap");
+    expect((await call("PUT", "/v1/books/srv-media/files/static/img/01-p/pic.bmp", { body, token: TOKEN_A })).status).toBe(201);
+    const read = await call("GET", "/v1/books/srv-media/files/static/img/01-p/pic.bmp", { token: TOKEN_A });
+    expect(read.status).toBe(200);
+    expect(read.headers.get("content-type")).toBe("image/bmp");
+    expect(Buffer.from(await read.arrayBuffer())).toEqual(body);
+  });
+
   it("refuses changes without a known token and writes nothing", async () => {
     const before = await captureState(store);
     expect((await call("PUT", `/v1/books/srv-book/files/${PATH}`, { body: "x" })).status).toBe(401);

@@ -9,16 +9,11 @@
  */
 import { isPfsError } from "../errors/index.js";
 import { parsePath, type ParsedPath } from "../paths/index.js";
+import { importFamilyOf } from "../paths/media-types.js";
 
 export type SourceRoot = "docs" | "static";
 
 export type Mapping = { ok: true; path: string; parsed: ParsedPath } | { ok: false; reason: string; code: string };
-
-const FAMILY_BY_EXTENSION: Record<string, string> = {};
-for (const ext of ["png", "jpg", "jpeg", "gif", "svg", "webp", "avif", "ico", "bmp", "tif", "tiff"]) FAMILY_BY_EXTENSION[ext] = "img";
-for (const ext of ["mp4", "webm", "mov", "m4v", "ogv"]) FAMILY_BY_EXTENSION[ext] = "videos";
-for (const ext of ["mp3", "wav", "ogg", "m4a", "flac", "aac"]) FAMILY_BY_EXTENSION[ext] = "audio";
-for (const ext of ["pdf", "pptx", "ppt", "key", "odp"]) FAMILY_BY_EXTENSION[ext] = "slides";
 
 /** The name of the static folder inside a docs folder that export writes and import reads back. */
 export const STATIC_FOLDER = "static";
@@ -42,8 +37,7 @@ export function docsToBookPath(rel: string, root: SourceRoot = "docs"): Mapping 
   if (rel.startsWith(`${STATIC_FOLDER}/`)) return validated(rel);
   const name = rel.slice(rel.lastIndexOf("/") + 1);
   if (isPage(name)) return validated(`content/${rel}`);
-  const dot = name.lastIndexOf(".");
-  const family = dot > 0 ? FAMILY_BY_EXTENSION[name.slice(dot + 1).toLowerCase()] : undefined;
+  const family = importFamilyOf(name);
   if (!family) return { ok: false, code: "SCHEMA_VIOLATION", reason: `"${name}" is neither a page (.md/.mdx) nor an image, video, audio or slide file` };
   return validated(`${STATIC_FOLDER}/${family}/${rel}`);
 }

@@ -254,10 +254,6 @@ function parseAsset(path: string, rest: string[]): ParsedPath {
   };
 }
 
-export function isMarkdownKind(kind: PathKind): boolean {
-  return kind !== "asset";
-}
-
 export function assertBookId(bookId: unknown): asserts bookId is string {
   if (typeof bookId !== "string" || !BOOK_ID_PATTERN.test(bookId)) {
     throw new PfsError(

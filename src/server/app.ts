@@ -17,7 +17,7 @@ import { closeIfBodyUnread, destroyWhenStalled, requestBody } from "./connection
 import { refuse, refusalBuckets, type RefusalLimits } from "./refusals.js";
 import { ConcurrencyLimit, type TokenBuckets } from "./rate-limit.js";
 import { clientError, logLine } from "./errors.js";
-import { mimeTypeOf } from "./mime.js";
+import { mimeTypeOf } from "../paths/media-types.js";
 import { expectedHashFrom, httpStatus, route, type Route } from "./routes.js";
 import { corsFor } from "./cors.js";
 import type { ReaderVerifier } from "./oidc.js";
@@ -185,7 +185,7 @@ async function handle(opts: ServerOptions, reader: ReaderContext, limits: Limits
 function sendError(opts: ServerOptions, req: IncomingMessage, res: ServerResponse, requestId: string, err: unknown): void {
   // The client went away mid-response: nothing to answer and nothing wrong on our side.
   if ((err as NodeJS.ErrnoException | null)?.code === "ERR_STREAM_PREMATURE_CLOSE") return void res.destroy();
-  const secrets = [opts.store.ctx.journal.description, opts.store.ctx.blobs.storage.description];
+  const secrets = Object.values(opts.store.descriptions());
   const { status, body, logged } = clientError(err, requestId, secrets, httpStatus);
   if (logged) (opts.log ?? console.error)(logLine(requestId, req.method, req.url, status, err));
   if (res.destroyed) return;

@@ -10,7 +10,7 @@ import { isPfsError } from "../errors/index.js";
 import { BASE_USER, assertAgentId, parsePath } from "../paths/index.js";
 import type { Store } from "../store/store.js";
 import { authorize, fullScope, seesUser, visibleUsers, type Action, type Scope } from "./scopes.js";
-import { mimeTypeOf } from "./mime.js";
+import { mimeTypeOf } from "../paths/media-types.js";
 import { refuse, refusalBuckets } from "./refusals.js";
 import { clientError, logLine } from "./errors.js";
 import { httpStatus } from "./routes.js";
@@ -26,7 +26,7 @@ const expectedHash = z.string().optional().describe("the hash you read; required
  * As over HTTP, a server-side failure shows the agent only its code and a request id; details go to stderr.
  */
 function runner(store: Store, log: (line: string) => void) {
-  const secrets = [store.ctx.journal.description, store.ctx.blobs.storage.description];
+  const secrets = Object.values(store.descriptions());
   return async (fn: () => Promise<unknown>): Promise<CallToolResult> => {
     try {
       return { content: [{ type: "text", text: JSON.stringify(await fn(), null, 2) }] };

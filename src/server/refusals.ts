@@ -47,13 +47,13 @@ export async function refuse(
 ): Promise<never> {
   const error = new PfsError("FORBIDDEN", decision.message, { scope: decision.scope });
   if (!buckets.take(scope.agentId)) {
-    store.ctx.metrics.refusedTotal.inc({ operation: action.op, code: "RATE_LIMITED" });
+    store.countRefused(action.op, "RATE_LIMITED");
     const retryAfter = Math.max(1, buckets.retryAfterSeconds(scope.agentId));
     throw new PfsError("RATE_LIMITED", `token for agent ${scope.agentId} made too many refused calls; retry in ${retryAfter} s.`, { retryAfter });
   }
   const bookId = "bookId" in action ? action.bookId : undefined;
   if (bookId === undefined || !chainsRefusal(decision)) {
-    store.ctx.metrics.refusedTotal.inc({ operation: action.op, code: error.code });
+    store.countRefused(action.op, error.code);
     throw error;
   }
   const userId = "userId" in action ? action.userId : undefined;

@@ -83,12 +83,6 @@ export function authorize(scope: Scope, action: Action): Decision {
   return { ok: true };
 }
 
-/** authorize, throwing FORBIDDEN (with the missing scope in details) when refused. */
-export function assertAllowed(scope: Scope, action: Action): void {
-  const d = authorize(scope, action);
-  if (!d.ok) throw new PfsError("FORBIDDEN", d.message, { scope: d.scope });
-}
-
 function parseGrant(value: unknown, name: string, where: string, check: (id: string) => void): Grant {
   if (value === undefined) return [];
   if (value === "*") return "*";

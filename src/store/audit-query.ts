@@ -1,7 +1,6 @@
 import { PfsError } from "../errors/index.js";
-import { journalError } from "../journal/db.js";
 import { queryAudit, type AuditRow } from "../journal/queries.js";
-import type { StoreContext } from "./context.js";
+import { inJournal, type StoreContext } from "./context.js";
 
 export interface AuditQuery {
   bookId?: string;
@@ -105,7 +104,7 @@ export async function auditOp(ctx: StoreContext, q: AuditQuery = {}): Promise<Au
   if (q.visibleUsers !== undefined && (!Array.isArray(q.visibleUsers) || !q.visibleUsers.every((u) => typeof u === "string"))) {
     throw new PfsError("INVALID_ARGUMENT", "visibleUsers must be a list of user ids.");
   }
-  const entries = await queryAudit(ctx.journal.db, {
+  const entries = await inJournal(ctx, () => queryAudit(ctx.journal.db, {
     bookId: q.bookId,
     path: isGlob ? undefined : q.path,
     pathRegex: isGlob ? globToRegex(q.path!) : undefined,
@@ -119,9 +118,7 @@ export async function auditOp(ctx: StoreContext, q: AuditQuery = {}): Promise<Au
     until: toDate(q.until, "until"),
     beforeId: q.cursor !== undefined ? decodeCursor(q.cursor) : undefined,
     limit: limit + 1,
-  }).catch((err: unknown) => {
-    throw journalError(err, ctx.journal.description);
-  });
+  }));
   const page = entries.slice(0, limit);
   return { entries: page, nextCursor: entries.length > limit ? encodeCursor(page[page.length - 1]!.id) : null };
 }

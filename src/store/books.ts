@@ -5,16 +5,12 @@ import { bookCounts, deleteBookRows, type BookCounts } from "../journal/book-que
 import { BOOK_REMOVED } from "../journal/audit-chain.js";
 import { appendAudit, getBookHead, lockExistingBookHead } from "../journal/queries.js";
 import { journalError } from "../journal/db.js";
-import type { StoreContext } from "./context.js";
+import { inJournal, type StoreContext } from "./context.js";
 
 export type BookSummary = BookCounts;
 
 export async function bookSummariesOp(ctx: StoreContext): Promise<BookSummary[]> {
-  try {
-    return await bookCounts(ctx.journal.db);
-  } catch (err) {
-    throw journalError(err, ctx.journal.description);
-  }
+  return inJournal(ctx, () => bookCounts(ctx.journal.db));
 }
 
 /** Pure: NOT_FOUND naming the books that exist, or nothing when `bookId` is one of them. */
@@ -28,7 +24,7 @@ export function unknownBookError(bookId: string, known: readonly string[]): PfsE
 export async function assertBookExistsOp(ctx: StoreContext, bookId: string, opts: { includeRemoved?: boolean } = {}): Promise<void> {
   assertBookId(bookId);
   const err = unknownBookError(bookId, (await bookSummariesOp(ctx)).map((b) => b.bookId));
-  if (err && opts.includeRemoved && (await getBookHead(ctx.journal.db, bookId).catch((e) => Promise.reject(journalError(e, ctx.journal.description))))) return;
+  if (err && opts.includeRemoved && (await inJournal(ctx, () => getBookHead(ctx.journal.db, bookId)))) return;
   if (err) throw err;
 }
 

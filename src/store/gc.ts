@@ -10,9 +10,8 @@
 import pLimit from "p-limit";
 import { objectKey, TEMP_PREFIX, type IncompleteUpload } from "../blobs/index.js";
 import { isPfsError, PfsError } from "../errors/index.js";
-import { journalError } from "../journal/db.js";
 import { referencedHashes } from "../journal/queries.js";
-import type { StoreContext } from "./context.js";
+import { inJournal, type StoreContext } from "./context.js";
 
 export const DEFAULT_GC_GRACE_SECONDS = 24 * 60 * 60;
 const DELETE_CONCURRENCY = 8;
@@ -122,9 +121,5 @@ export async function gcOp(ctx: StoreContext, input: GcInput = {}): Promise<GcRe
 }
 
 async function references(ctx: StoreContext): Promise<Set<string>> {
-  try {
-    return await referencedHashes(ctx.journal.db);
-  } catch (err) {
-    throw isPfsError(err) ? err : journalError(err, ctx.journal.description);
-  }
+  return inJournal(ctx, () => referencedHashes(ctx.journal.db));
 }

@@ -7,10 +7,9 @@ import { pipeline } from "node:stream/promises";
 import { PassThrough } from "node:stream";
 import { MIRROR_PREFIX, mirrorKey, objectKey } from "../blobs/index.js";
 import { isPfsError, PfsError } from "../errors/index.js";
-import { journalError } from "../journal/db.js";
 import { getFile, listBooks, listFiles, type FileRow } from "../journal/queries.js";
 import { BASE_USER, assertBookId, parsePath, type ParsedPath } from "../paths/index.js";
-import type { StoreContext } from "./context.js";
+import { inJournal, type StoreContext } from "./context.js";
 import type { CommitListener } from "./mutations.js";
 
 export type MirrorMode = "assets" | "all";
@@ -83,7 +82,7 @@ export class Mirror {
     const key = mirrorKey(bookId, path);
     const previous = this.pending.get(key) ?? Promise.resolve();
     const next = previous.catch(() => {}).then(async () => {
-      const row = await journal(this.ctx, () => getFile(this.ctx.journal.db, { bookId, path, userId: BASE_USER }));
+      const row = await inJournal(this.ctx, () => getFile(this.ctx.journal.db, { bookId, path, userId: BASE_USER }));
       if (row) await this.copy(row.sha256, key);
       else await this.ctx.blobs.storage.delete(key);
     });
@@ -107,9 +106,9 @@ export class Mirror {
     if (!this.mode) throw new PfsError("INVALID_ARGUMENT", 'The public mirror is off: open the store with mirror: "assets" or "all" to repair it.');
     if (input.bookId !== undefined) assertBookId(input.bookId);
     const db = this.ctx.journal.db;
-    const books = input.bookId !== undefined ? [input.bookId] : await journal(this.ctx, () => listBooks(db));
+    const books = input.bookId !== undefined ? [input.bookId] : await inJournal(this.ctx, () => listBooks(db));
     const rows: FileRow[] = [];
-    for (const bookId of books) rows.push(...(await journal(this.ctx, () => listFiles(db, { bookId, userId: BASE_USER }))));
+    for (const bookId of books) rows.push(...(await inJournal(this.ctx, () => listFiles(db, { bookId, userId: BASE_USER }))));
     const existing = [];
     for await (const o of this.ctx.blobs.storage.list(input.bookId !== undefined ? mirrorKey(input.bookId, "") : MIRROR_PREFIX)) existing.push(o);
     const plan = planMirrorRepair(this.mode, rows, existing);
@@ -126,10 +125,3 @@ export class Mirror {
   }
 }
 
-async function journal<T>(ctx: StoreContext, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw isPfsError(err) ? err : journalError(err, ctx.journal.description);
-  }
-}

@@ -3,12 +3,11 @@
  * bytes come verified, and a caller scoped to one book gets only objects that book references.
  */
 import type { Readable } from "node:stream";
-import { isPfsError, PfsError } from "../errors/index.js";
+import { PfsError } from "../errors/index.js";
 import { isSha256Hex, VerifyingStream } from "../hashing/index.js";
 import { assertBookId, assertUserId } from "../paths/index.js";
 import { objectSizeInBook } from "../journal/book-queries.js";
-import { journalError } from "../journal/db.js";
-import type { StoreContext } from "./context.js";
+import { inJournal, type StoreContext } from "./context.js";
 
 export interface ObjectInput {
   hash: string;
@@ -36,12 +35,7 @@ export async function openObjectOp(ctx: StoreContext, input: ObjectInput): Promi
     assertBookId(input.bookId);
     const users = input.users ?? [];
     if (users !== "*") for (const u of users) assertUserId(u);
-    let found: number | null;
-    try {
-      found = await objectSizeInBook(ctx.journal.db, input.bookId, input.hash, users);
-    } catch (err) {
-      throw isPfsError(err) ? err : journalError(err, ctx.journal.description);
-    }
+    const found = await inJournal(ctx, () => objectSizeInBook(ctx.journal.db, input.bookId!, input.hash, users));
     // The same answer whether the object exists elsewhere or not at all: nothing about other books leaks.
     if (found === null) throw new PfsError("NOT_FOUND", `Book ${input.bookId} has no file with object ${input.hash}.`, { hash: input.hash });
     size = found;

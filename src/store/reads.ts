@@ -3,10 +3,9 @@ import { createHash } from "node:crypto";
 import { PfsError, isPfsError } from "../errors/index.js";
 import { BASE_USER, assertBookId, assertUserId, parsePath, validateTarget, type PathKind } from "../paths/index.js";
 import { getBookHead, getFile, listBaseAndUser, listFiles, type FileRow } from "../journal/queries.js";
-import { journalError } from "../journal/db.js";
 import { manifestHash } from "./manifest.js";
 import { rememberManifest } from "./read-only.js";
-import type { StoreContext } from "./context.js";
+import { inJournal, type StoreContext } from "./context.js";
 
 export type Source = "base" | "overlay";
 
@@ -59,18 +58,10 @@ export interface Snapshot {
   files: { path: string; hash: string; size: number; source: Source }[];
 }
 
-async function journal<T>(ctx: StoreContext, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw isPfsError(err) ? err : journalError(err, ctx.journal.description);
-  }
-}
-
 async function resolveRow(ctx: StoreContext, input: ReadInput): Promise<FileRow> {
   validateTarget(input);
   const db = ctx.journal.db;
-  const row = await journal(ctx, async () => {
+  const row = await inJournal(ctx, async () => {
     const overlay = input.userId !== undefined ? await getFile(db, { ...input, userId: input.userId }) : null;
     return overlay ?? (await getFile(db, { ...input, userId: BASE_USER }));
   });
@@ -201,7 +192,7 @@ export async function listFilesOp(ctx: StoreContext, input: ListInput): Promise<
   assertUserId(input.userId);
   if (input.prefix !== undefined && typeof input.prefix !== "string") throw new PfsError("INVALID_ARGUMENT", "prefix must be a string.");
   const db = ctx.journal.db;
-  const rows = await journal(ctx, () =>
+  const rows = await inJournal(ctx, () =>
     input.userId !== undefined
       ? listBaseAndUser(db, input.bookId, input.userId, input.prefix)
       : listFiles(db, { bookId: input.bookId, userId: BASE_USER, prefix: input.prefix }),
@@ -216,7 +207,7 @@ export async function snapshotOp(ctx: StoreContext, input: SnapshotInput): Promi
   assertBookId(input.bookId);
   assertUserId(input.userId);
   const { bookId, userId } = input;
-  const { rows, seq } = await journal(ctx, () =>
+  const { rows, seq } = await inJournal(ctx, () =>
     ctx.journal.db.transaction(
       async (tx) => {
         const head = await getBookHead(tx, bookId);

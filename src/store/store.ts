@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import type { Registry } from "prom-client";
 import type { PfsError } from "../errors/index.js";
 import { BlobStore, createObjectStorage } from "../blobs/index.js";
 import { openJournal } from "../journal/db.js";
@@ -192,6 +193,16 @@ export class Store {
   /** Prometheus text exposition of this store's metrics. */
   metrics(): Promise<string> {
     return this.ctx.metrics.registry.metrics();
+  }
+
+  /** The same metrics as prom-client's JSON (`pfs metrics --json`). */
+  metricsJson(): ReturnType<Registry["getMetricsAsJSON"]> {
+    return this.ctx.metrics.registry.getMetricsAsJSON();
+  }
+
+  /** Counts a refused call that goes on no audit chain (panaversityfs_refused_total). */
+  countRefused(operation: string, code: string): void {
+    this.ctx.metrics.refusedTotal.inc({ operation, code });
   }
 
   async close(): Promise<void> {

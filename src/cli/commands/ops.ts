@@ -172,7 +172,7 @@ export function registerOpsCommands(program: Command): void {
     .description("print this process's metrics in the Prometheus text format")
     .action(
       action(async (_o: unknown, cmd: Command) => {
-        if (cmd.optsWithGlobals<{ json?: boolean }>().json) return printJson(await withStore(cmd, (store) => store.ctx.metrics.registry.getMetricsAsJSON()));
+        if (cmd.optsWithGlobals<{ json?: boolean }>().json) return printJson(await withStore(cmd, (store) => store.metricsJson()));
         process.stdout.write(await withStore(cmd, (store) => store.metrics()));
       }),
     );
