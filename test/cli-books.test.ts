@@ -147,7 +147,7 @@ describe("pfs import --create/--exclude, pfs books rm, and CLI manners", () => {
     expect((await pfs(["write", "scratch-book", "content/extra.md", "extra.md", "--agent", "editor"])).code).toBe(0);
     expect((await pfs(["delete", "scratch-book", "content/extra.md", "--agent", "editor"])).code).toBe(0);
     // Human output: no (__base__) in audit lines; leftovers of edits within grace are a count, not ORPHAN lines.
-    const text = await pfs(["audit", "--book", "scratch-book", "--limit", "5"]);
+    const text = await pfs(["audit", "--book", "scratch-book", "--limit", "10"]);
     expect(text.stdout).toMatch(/ops {2}book-removed ok {2}scratch-book {2}/);
     expect(text.stdout).not.toContain("__base__");
     const human = await pfs(["verify"]);
