@@ -424,7 +424,7 @@ describe("archives: capped per token and in total; a client that stops reading f
     await expect.poll(spools, { timeout: 15_000, interval: 50 }).toHaveLength(1);
     await expect.poll(spools, { timeout: 15_000, interval: 100 }).toEqual([]);
     s.resume(); // the server cut it: what was buffered drains, then the close shows
-    await expect.poll(() => closed, { timeout: 5000 }).toBe(true);
+    await expect.poll(() => closed, { timeout: 15_000 }).toBe(true);
     s.destroy();
   });
 });
