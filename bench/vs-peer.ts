@@ -14,6 +14,8 @@
  *
  *   npx tsx bench/vs-peer.ts [--pages 1110] [--latency 50] [--out bench/results/vs-peer.md]
  *                            [--variants floor,peer,ours,floor-faster,ours-faster]   (e.g. only the Faster row)
+ *   The -faster variants need `npm install --no-save @docusaurus/faster@3.10.2` first: it is not a devDependency,
+ *   because the registry here lacks some of its optional platform packages and `npm ci` then refuses the lockfile.
  *
  * First, the load alone (what the plugin's loadContent runs before the docs plugin reads the files): a cold
  * `syncBook` of the book at each of --concurrencies, from S3 behind the proxy and from a local object folder
