@@ -76,6 +76,11 @@ export class AnchorWriter {
     await Promise.all(runs);
   }
 
+  /** Waits for the anchor writes in flight (not the pending timers) to end. */
+  async settle(): Promise<void> {
+    await Promise.all([...this.books.values()].map((s) => s.running?.catch(() => {})));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.flush();
