@@ -222,7 +222,7 @@ beforeAll(async () => {
     install(storeOnlyDir, { "panaversity-fs": `file:${tarball}` }),
     ...VERSIONS.map((v) => install(versionDirs.get(v)!, { ...siteDependencies(v), "panaversity-fs": `file:${tarball}` })),
   ]);
-}, 900_000);
+}, MATRIX ? 3_600_000 : 900_000);
 
 afterAll(async () => {
   if (root && !process.env.PFS_KEEP_PACKED) await rm(root, { recursive: true, force: true });

@@ -138,7 +138,7 @@ describe("an S3 multipart upload never completed (s3rver behind a FAKE ListMulti
 
       const fresh = await store.verify({ graceSeconds: 3600 });
       expect(fresh.tempUploads).toMatchObject([{ kind: "multipart", key: "tmp/0f6e0c62-dead-4bad-8a11-000000000001", uploadId: ours, pastGrace: false }]);
-      expect(fresh.ok).toBe(true);
+      expect(fresh.ok, JSON.stringify(fresh)).toBe(true);
       expect(fresh.unfinishedUploadsUnchecked).toBeUndefined();
       expect((await store.gc({ graceSeconds: 3600 })).abortedUploads).toEqual([]);
       expect(proxy.aborted).toEqual([]);
