@@ -23,6 +23,7 @@ import { corsFor } from "./cors.js";
 import type { ReaderVerifier } from "./oidc.js";
 import { RenderCache } from "./render-overlay.js";
 import { handleReader, type ReaderContext } from "./reader-routes.js";
+import { OverlayIndexCache } from "./overlay-index.js";
 import { reprDigest, serveSource, sourceActions, sourceRoute, type SourceRoute } from "./source-routes.js";
 
 export interface ServerOptions {
@@ -202,7 +203,7 @@ function sendError(opts: ServerOptions, req: IncomingMessage, res: ServerRespons
 export function createPfsServer(opts: ServerOptions): Server {
   const headersTimeout = opts.headersTimeoutMs ?? 30_000;
   // Kept apart from opts: SIGHUP swaps opts.tokens in place, and every request must see the new table.
-  const reader: ReaderContext = { store: opts.store, verifier: opts.readers, cache: new RenderCache() };
+  const reader: ReaderContext = { store: opts.store, verifier: opts.readers, cache: new RenderCache(), index: new OverlayIndexCache(opts.store) };
   const limits: Limits = {
     refusals: refusalBuckets(opts.refusals),
     archives: new ConcurrencyLimit(opts.archivesPerToken ?? 2, opts.archivesTotal ?? 8),
