@@ -158,11 +158,14 @@ async function handle(opts: ServerOptions, reader: ReaderContext, limits: Limits
       // A client that drops the upload fails this stream, so the store's write ends and cleans up at once.
       const content = requestBody(req);
       const result = await store.write({ bookId: r.bookId, path: r.path, userId: r.userId, content, expectedHash, agentId });
+      reader.index.touched(r.bookId); // read-your-writes on this process; others follow within the index interval
       return sendJson(res, result.mode === "created" ? 201 : 200, result);
     }
     case "delete": {
       const expectedHash = expectedHashFrom(req.headers["if-match"]);
-      return sendJson(res, 200, await store.delete({ bookId: r.bookId, path: r.path, userId: r.userId, expectedHash, agentId }));
+      const deleted = await store.delete({ bookId: r.bookId, path: r.path, userId: r.userId, expectedHash, agentId });
+      reader.index.touched(r.bookId);
+      return sendJson(res, 200, deleted);
     }
     case "archive": {
       const slot = limits.archives.acquire(agentId);

@@ -77,6 +77,12 @@ export class OverlayIndexCache {
     this.now = o.now ?? (() => performance.now());
   }
 
+  /** A change to the book went through this process: its next reader request checks the journal first. */
+  touched(bookId: string): void {
+    const have = this.books.get(bookId);
+    if (have) have.checkedAt = -Infinity;
+  }
+
   /** The pages where `userId` has an overlay in `bookId` (empty when none). */
   async pages(bookId: string, userId: string): Promise<UserPages> {
     const have = this.books.get(bookId);
