@@ -4,8 +4,7 @@
  * journal rows appends to its audit chain in the same transaction (book_seq, under the head lock), so the
  * chain's sequence is a version of the book's rows: entries after `seq` name every user whose overlays moved.
  */
-import { and, asc, eq, gt, inArray, ne } from "drizzle-orm";
-import { BASE_USER } from "../paths/index.js";
+import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import { auditLog, bookHead, fileJournal } from "./schema.js";
 import type { Tx } from "./db.js";
 
@@ -28,13 +27,16 @@ export async function bookSeq(tx: Tx, bookId: string): Promise<number> {
   return row?.seq ?? 0;
 }
 
-/** Overlay rows of a book, of every user or of the given ones (the partial overlay index serves both). */
+/**
+ * Overlay rows of a book, of every user or of the given ones. The base user is excluded by a literal (not a
+ * parameter) so the planner can match the partial file_journal_overlay_idx, as manifest-queries does.
+ */
 export async function overlayRows(tx: Tx, bookId: string, users?: readonly string[]): Promise<OverlayRow[]> {
   const whose = users ? inArray(fileJournal.userId, [...users]) : undefined;
   return tx
     .select({ path: fileJournal.path, userId: fileJournal.userId, sha256: fileJournal.sha256 })
     .from(fileJournal)
-    .where(and(eq(fileJournal.bookId, bookId), ne(fileJournal.userId, BASE_USER), whose));
+    .where(and(eq(fileJournal.bookId, bookId), sql`${fileJournal.userId} <> '__base__'`, whose));
 }
 
 /** At most `limit` chain entries after `afterSeq`, in order (served by audit_log_book_seq_idx). */
