@@ -4,19 +4,29 @@
  *  (a) builds of one generated book on a PostgreSQL journal holding USERS × OVERLAYS overlays:
  *      no overlays vs `overlays: "live"` (goal: 0 extra pages, ≤ 1.05× wall time), and build-time overlays
  *      for BUILD_USERS of those users (pages and time per overlay, for comparison);
- *  (b) the reader endpoint on PostgreSQL: p50/p99 with 100 and 1,000 concurrent readers (each its own signed
- *      ID token and user), one `pfs serve` process vs three behind a round-robin proxy written here;
+ *  (b) the reader endpoint on PostgreSQL, one `pfs serve` process vs three behind a round-robin proxy written
+ *      here, with 100 and 1,000 signed-in readers (each its own user and RS256 ID token), two ways:
+ *      - "readers" (what the goal means): open loop — each reader loads a page every 1–2 s (uniform), arrivals at
+ *        fixed times whatever the answers do: the overlay list once per session, then on each page load the
+ *        overlay of the page shown (worst case: every page shown has one), revalidated with the ETag the browser
+ *        kept (If-None-Match → 304 when unchanged). Latency from the scheduled arrival, so a server that falls
+ *        behind is charged for the wait (no coordinated omission);
+ *      - "saturation": closed loop, no think time (each reader sends its next request when the last answered):
+ *        this measures throughput, and its latency is just readers / throughput;
  *  (c) write → visible: an agent writes an overlay through one process, the reader polls through the proxy
  *      (another process) until it shows.
- * Everything on 127.0.0.1; the load generator and the proxy share the machine's cores with the servers.
+ * Everything on 127.0.0.1; the load generator and the proxy share the machine's cores with the servers, so each
+ * level also reports the servers' own CPU time per request (from /proc): what a request costs, whatever the load.
+ * Before the levels, every process sees each reader's session start once (list + first page: the signature
+ * check, the verified read and the render), reported apart as "sessionStarts"; the levels are steady state.
  *
  *   npx tsx bench/live-overlays.ts [--parts 2 --chapters 4 --lessons 5] [--users 10000] [--overlays 3]
- *                                  [--build-users 200] [--seconds 5] [--skip-builds] [--json]
+ *                                  [--build-users 200] [--seconds 5] [--saturation-seconds 3] [--skip-builds] [--cli dist/cli/main.js] [--json]
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, request, Agent, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -36,7 +46,10 @@ const { values: args } = parseArgs({
     overlays: { type: "string", default: "3" },
     "build-users": { type: "string", default: "200" },
     seconds: { type: "string", default: "5" },
+    "saturation-seconds": { type: "string", default: "3" },
     "skip-builds": { type: "boolean", default: false },
+    /** The built `pfs` to serve with (default this tree's dist), e.g. an older build as the baseline. */
+    cli: { type: "string" },
     json: { type: "boolean", default: false },
   },
 });
@@ -44,7 +57,7 @@ const BOOK = "live-bench";
 const USERS = Number(args.users);
 const OVERLAYS = Number(args.overlays);
 const AGENT_TOKEN = "bench-agent-token-0123456789abcdef";
-const CLI = join(import.meta.dirname, "..", "dist", "cli", "main.js");
+const CLI = args.cli ?? join(import.meta.dirname, "..", "dist", "cli", "main.js");
 const userOf = (i: number) => `student-${String(i + 1).padStart(5, "0")}`;
 
 /** Seeds the book's base and USERS × OVERLAYS overlays (lessons spread over the book). */
@@ -139,22 +152,109 @@ async function roundRobin(backends: string[]): Promise<{ url: string; server: Se
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-function get(url: string, token: string, agent: Agent): Promise<number> {
+function get(url: string, token: string, agent: Agent, etag?: string): Promise<{ status: number; etag?: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { authorization: `Bearer ${token}` }, agent }, (res) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (etag) headers["if-none-match"] = etag;
+    const req = request(url, { headers, agent }, (res) => {
       res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, etag: res.headers.etag }));
     });
     req.on("error", reject);
     req.end();
   });
 }
 
-/** `readers` concurrent readers, each its own user, for `seconds`: list, then one overlay page, again and again. */
-async function load(base: string, tokens: { token: string; path: string }[], readers: number, seconds: number) {
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux; clock ticks of 10 ms). */
+async function cpuMs(pids: number[]): Promise<number> {
+  let ticks = 0;
+  for (const pid of pids) {
+    const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
+    ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+  }
+  return ticks * 10;
+}
+
+/** Runs `fn` and adds the servers' CPU per request: the cost of a request whatever else the machine runs. */
+async function withCpu<T extends { requests: number }>(pids: number[], fn: () => Promise<T>): Promise<T & { serverCpuMsPerRequest: number }> {
+  const before = await cpuMs(pids);
+  const result = await fn();
+  const used = (await cpuMs(pids)) - before;
+  return { ...result, serverCpuMsPerRequest: +(used / Math.max(1, result.requests)).toFixed(3) };
+}
+
+/** Session starts: every reader's list and first overlay page once (signature check, read, render), 50 at a time. */
+async function sessionStarts(base: string, tokens: { token: string; path: string }[]) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 50 });
+  const limit = pLimit(50);
+  const lat: number[] = [];
+  const statuses: Record<string, number> = {};
+  const list = `${base}/v1/reader/books/${BOOK}/overlays`;
+  await Promise.all(
+    tokens.map(({ token, path }) =>
+      limit(async () => {
+        for (const url of [list, `${list}/${path}`]) {
+          const t = performance.now();
+          const r = await get(url, token, agent).catch(() => ({ status: 0 }));
+          lat.push(performance.now() - t);
+          statuses[r.status || "no answer"] = (statuses[r.status || "no answer"] ?? 0) + 1;
+        }
+      }),
+    ),
+  );
+  agent.destroy();
+  return { sessions: tokens.length, requests: lat.length, ...quantiles(lat), statuses };
+}
+
+function quantiles(lat: number[]): { p50: number; p99: number; max: number } {
+  lat.sort((a, b) => a - b);
+  const q = (p: number) => +(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN).toFixed(1);
+  return { p50: q(0.5), p99: q(0.99), max: q(1) };
+}
+
+/**
+ * Open loop: `readers` signed-in readers, each loading a page every 1–2 s for `seconds` (arrivals at fixed
+ * times, not waiting for answers): the list at the first load of the session, then the overlay of the page
+ * shown, revalidated with the ETag kept from the last answer. Latency counts from the scheduled arrival.
+ */
+async function readersLoad(base: string, tokens: { token: string; path: string }[], readers: number, seconds: number) {
   const agent = new Agent({ keepAlive: true, maxSockets: readers });
   const lat: number[] = [];
-  const errors: Record<string, number> = {};
+  const statuses: Record<string, number> = {};
+  const start = performance.now() + 200;
+  const end = start + seconds * 1000;
+  const list = `${base}/v1/reader/books/${BOOK}/overlays`;
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < readers; i++) {
+    const { token, path } = tokens[i % tokens.length]!;
+    let etag: string | undefined;
+    let at = start + Math.random() * 1500; // sessions start spread over one period
+    const arrive = (first: boolean) => {
+      const scheduled = at;
+      const done = get(first ? list : `${list}/${path}`, token, agent, first ? undefined : etag)
+        .then((r) => {
+          if (!first && r.etag) etag = r.etag;
+          statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+        })
+        .catch(() => void (statuses["no answer"] = (statuses["no answer"] ?? 0) + 1))
+        .then(() => void lat.push(performance.now() - scheduled));
+      pending.push(done);
+      at += 1000 + Math.random() * 1000;
+      if (at < end) setTimeout(() => arrive(false), Math.max(0, at - performance.now()));
+    };
+    setTimeout(() => arrive(true), Math.max(0, at - performance.now()));
+  }
+  await new Promise((resolve) => setTimeout(resolve, end - performance.now() + 50));
+  await Promise.all(pending);
+  agent.destroy();
+  return { readers, requests: lat.length, rps: Math.round(lat.length / seconds), ...quantiles(lat), statuses };
+}
+
+/** Saturation: `readers` readers in a closed loop with no think time (list, then one overlay page, again and again). */
+async function saturation(base: string, tokens: { token: string; path: string }[], readers: number, seconds: number) {
+  const agent = new Agent({ keepAlive: true, maxSockets: readers });
+  const lat: number[] = [];
+  const statuses: Record<string, number> = {};
   const end = Date.now() + seconds * 1000;
   const list = `${base}/v1/reader/books/${BOOK}/overlays`;
   await Promise.all(
@@ -162,16 +262,14 @@ async function load(base: string, tokens: { token: string; path: string }[], rea
       const { token, path } = tokens[i % tokens.length]!;
       for (let n = 0; Date.now() < end; n++) {
         const t = performance.now();
-        const status = await get(n % 2 ? `${list}/${path}` : list, token, agent).catch(() => 0);
+        const status = await get(n % 2 ? `${list}/${path}` : list, token, agent).then((r) => r.status, () => 0);
         lat.push(performance.now() - t);
-        if (status !== 200) errors[status || "no answer"] = (errors[status || "no answer"] ?? 0) + 1;
+        statuses[status || "no answer"] = (statuses[status || "no answer"] ?? 0) + 1;
       }
     }),
   );
   agent.destroy();
-  lat.sort((a, b) => a - b);
-  const q = (p: number) => +lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!.toFixed(1);
-  return { readers, requests: lat.length, rps: Math.round(lat.length / seconds), p50: q(0.5), p99: q(0.99), errors };
+  return { readers, requests: lat.length, rps: Math.round(lat.length / seconds), ...quantiles(lat), statuses };
 }
 
 async function writeToVisible(writeUrl: string, readUrl: string, lessons: string[], tokenOf: (u: string) => Promise<string>) {
@@ -184,7 +282,7 @@ async function writeToVisible(writeUrl: string, readUrl: string, lessons: string
     const t = performance.now();
     const put = await fetch(`${writeUrl}/v1/books/${BOOK}/files/${path}?user=${user}`, { method: "PUT", headers: { authorization: `Bearer ${AGENT_TOKEN}` }, body: `# New for ${user}\n` });
     if (put.status !== 201) throw new Error(`write answered ${put.status}`);
-    while ((await get(`${readUrl}/v1/reader/books/${BOOK}/overlays/${path}`, token, agent)) !== 200) await new Promise((r) => setTimeout(r, 5));
+    while ((await get(`${readUrl}/v1/reader/books/${BOOK}/overlays/${path}`, token, agent)).status !== 200) await new Promise((r) => setTimeout(r, 5));
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
@@ -216,12 +314,21 @@ async function main(): Promise<void> {
     const proxy = await roundRobin(servers.map((s) => s.url));
     const tokens = await Promise.all(Array.from({ length: Math.min(1000, USERS) }, async (_, i) => ({ token: await idp!.mint(userOf(i)), path: lessons[(i * 37) % lessons.length]! })));
     const seconds = Number(args.seconds);
-    const reader: Record<string, unknown>[] = [];
-    for (const readers of [100, 1000]) {
-      reader.push({ setup: "1 process", ...(await load(servers[0]!.url, tokens, readers, seconds)) });
-      reader.push({ setup: "3 processes + round-robin", ...(await load(proxy.url, tokens, readers, seconds)) });
-    }
-    out.reader = reader;
+    const pids = servers.map((s) => s.child.pid!);
+    const setups = [
+      { setup: "1 process", url: servers[0]!.url, pids: pids.slice(0, 1) },
+      { setup: "3 processes + round-robin", url: proxy.url, pids },
+    ];
+    // Every process sees every reader's session start once (on its own), so the levels below are steady state.
+    out.sessionStarts = [];
+    for (const [i, s] of servers.entries()) (out.sessionStarts as unknown[]).push({ process: i + 1, ...(await withCpu([s.child.pid!], () => sessionStarts(s.url, tokens))) });
+    const readersOut: Record<string, unknown>[] = [];
+    for (const readers of [100, 1000]) for (const s of setups) readersOut.push({ setup: s.setup, ...(await withCpu(s.pids, () => readersLoad(s.url, tokens, readers, seconds))) });
+    out.readers = readersOut;
+    const saturated: Record<string, unknown>[] = [];
+    for (const readers of [100, 1000]) for (const s of setups) saturated.push({ setup: s.setup, ...(await withCpu(s.pids, () => saturation(s.url, tokens, readers, Number(args["saturation-seconds"])))) });
+    out.saturation = saturated;
+    out.loadAverage = (await readFile("/proc/loadavg", "utf8")).split(" ").slice(0, 3).join(" ");
     out.writeToVisible = await writeToVisible(servers[0]!.url, proxy.url, lessons, (u) => idp!.mint(u));
     proxy.server.close();
   } finally {

@@ -4,7 +4,7 @@ import { normalizePluginOptions } from "@docusaurus/utils-validation";
 import { describe, expect, it } from "vitest";
 import { validateOptions } from "../src/docusaurus/options.js";
 import { liveConfig, liveHeadTags, liveRoutes } from "../src/docusaurus/live.js";
-import { LIVE_KEY, listStorageKey, liveConfigOf, normalizeRoute, overlayPathFor, pageUrl, pendingHeadScript, routesOf, tokenTag } from "../src/docusaurus/client/live-state.js";
+import { LIVE_KEY, listStorageKey, liveConfigOf, normalizeRoute, overlayPathFor, pageUrl, pendingHeadScript, routesOf, sharedTocDisplay, tokenTag } from "../src/docusaurus/client/live-state.js";
 
 const validate = (options: unknown) => validateOptions({ validate: normalizePluginOptions as never, options: options as never });
 const LIVE = { serverUrl: "https://pfs.example.com" };
@@ -66,6 +66,7 @@ describe("live mode browser decisions", () => {
     expect(normalizeRoute("/")).toBe("/");
     expect(pageUrl({ serverUrl: "https://p.example/", bookId: "bk" }, "content/a b/#c.md")).toBe("https://p.example/v1/reader/books/bk/overlays/content/a%20b/%23c.md");
     expect(tokenTag("a")).not.toBe(tokenTag("b"));
+    expect([sharedTocDisplay(true), sharedTocDisplay(false)]).toEqual(["none", ""]);
   });
 
   it("the head script hides the shared text exactly on pages the cached list names", () => {
@@ -81,6 +82,9 @@ describe("live mode browser decisions", () => {
       return added.length;
     };
     expect(run("/docs/b/", list)).toBe(1);
+    // The shared table of contents is hidden with the shared text (it lists the shared page's headings).
+    const css = /textContent=("[^"]*")/.exec(pendingHeadScript("bk", 1000))![1]!;
+    for (const hidden of ["article .theme-doc-markdown", ".theme-doc-toc-desktop", ".theme-doc-toc-mobile"]) expect(JSON.parse(css)).toContain(hidden);
     expect(run("/docs/a", list)).toBe(0);
     expect(run("/docs/b", null)).toBe(0);
   });

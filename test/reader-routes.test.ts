@@ -10,7 +10,9 @@ import { openStore, type Store } from "../src/index.js";
 import { createPfsServer } from "../src/server/app.js";
 import { parseTokens } from "../src/server/auth.js";
 import { checkOrigins, corsFor } from "../src/server/cors.js";
-import { checkOidcOptions, createReaderVerifier, userIdFromClaims } from "../src/server/oidc.js";
+import { checkOidcOptions, createReaderVerifier, userIdFromClaims, VerifiedTokens } from "../src/server/oidc.js";
+import { applyRows, isReaderPage, OverlayIndexCache } from "../src/server/overlay-index.js";
+import { planRefresh } from "../src/store/overlay-index.js";
 import { RenderCache, renderOverlay } from "../src/server/render-overlay.js";
 import { etagMatches, overlayPages } from "../src/server/reader-routes.js";
 import { route } from "../src/server/routes.js";
@@ -87,7 +89,45 @@ describe("overlay rendering and reader decisions (pure)", () => {
     expect(corsFor("GET", "/v1/reader/x", "https://evil.example", [SITE]).headers["access-control-allow-origin"]).toBeUndefined();
     expect(corsFor("GET", "/v1/books/b/files", SITE, [SITE]).headers).toEqual({});
     expect(etagMatches('W/"x", "y"', '"y"')).toBe(true);
-    expect(overlayPages([{ path: "b", hash: "1", userId: "u", kind: "lesson" }, { path: "a", hash: "2", userId: "__base__", kind: "lesson" }, { path: "c", hash: "3", userId: "u", kind: "summary" }], "u")).toEqual([{ path: "b", hash: "1" }]);
+    expect(overlayPages(new Map([["b", "1"], ["a", "2"]]))).toEqual([{ path: "a", hash: "2" }, { path: "b", hash: "1" }]);
+  });
+
+  it("keeps a user's pages in the index: markdown pages only, a user's rows replaced as a whole", () => {
+    const users = new Map<string, Map<string, string>>();
+    const row = (userId: string, path: string, sha256: string) => ({ userId, path, sha256 });
+    applyRows(users, [row("u", P1, "h1"), row("u", "content/01-Basics/01-Start/01-hello.summary.md", "s"), row("u", "static/img/x.png", "i"), row("v", P2, "h2")]);
+    expect([...users.get("u")!]).toEqual([[P1, "h1"]]);
+    applyRows(users, [row("u", P3, "h3")], ["u"]);
+    expect([...users.get("u")!]).toEqual([[P3, "h3"]]);
+    expect([...users.get("v")!]).toEqual([[P2, "h2"]]);
+    expect(isReaderPage(P1)).toBe(true);
+    expect(isReaderPage("content/01-Basics/01-Start/01-hello.summary.md")).toBe(false);
+  });
+
+  it("plans an index refresh: nothing, the changed users, or everything", () => {
+    const step = (bookSeq: number, userId: string, operation = "write", status = "ok") => ({ bookSeq, userId, operation, status });
+    expect(planRefresh([])).toEqual({ kind: "same" });
+    expect(planRefresh([step(4, "b"), step(5, "__base__"), step(6, "a", "delete"), step(7, "c", "write", "conflict"), step(8, "b")])).toEqual({ kind: "users", seq: 8, users: ["a", "b"] });
+    expect(planRefresh([step(4, "a"), step(5, "__base__", "book-removed")])).toEqual({ kind: "full" });
+    expect(planRefresh([step(4, "a"), step(5, "b")], 2)).toEqual({ kind: "full" });
+  });
+
+  it("remembers verified tokens by their exact bytes until their own exp, bounded, least recently used out", () => {
+    const t = new VerifiedTokens(2);
+    t.set("tok-a", "student-a", 100);
+    expect(t.get("tok-a", 99)).toBe("student-a");
+    expect(t.get("tok-a" + "x", 99)).toBeUndefined();
+    expect(t.get("tok-A", 99)).toBeUndefined();
+    expect(t.get("tok-a", 100)).toBeUndefined(); // expired: gone
+    expect(t.size).toBe(0);
+    t.set("1", "u1", 200);
+    t.set("2", "u2", 200);
+    t.get("1", 0);
+    t.set("3", "u3", 200);
+    expect([t.get("1", 0), t.get("2", 0), t.get("3", 0)]).toEqual(["u1", undefined, "u3"]);
+    const none = new VerifiedTokens(0);
+    none.set("x", "u", 200);
+    expect(none.get("x", 0)).toBeUndefined();
   });
 });
 
@@ -223,17 +263,89 @@ describe("reader endpoints of pfs serve with OpenID Connect sign-in", () => {
     expect(agent.headers.get("access-control-allow-origin")).toBeNull();
   });
 
-  it("shows a tutor's new or changed overlay on the reader's next request (no cache in the way)", async () => {
+  /** Polls until `ok(answer)` (the index is at most its interval behind the journal); no time limit asserted. */
+  async function until(url: string, token: string, ok: (res: Response, body: any) => boolean): Promise<any> {
+    for (;;) {
+      const res = await get(url, token);
+      const body = res.status === 200 ? await json(res) : await res.text();
+      if (ok(res, body)) return body;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  it("shows a tutor's new, changed or deleted overlay on a later request (index refreshed from the journal)", async () => {
     const token = await idp.mint("student-a");
     const before = await get(list, token);
     const etag = before.headers.get("etag")!;
     const first = await store.write({ bookId: BOOK, path: P3, content: "# Lists, for Ada\n", userId: "student-a", agentId: "tutor-bot" });
-    const after = await get(list, token, { "if-none-match": etag });
-    expect(after.status).toBe(200);
-    expect((await json(after)).overlays.map((o: { path: string }) => o.path)).toEqual([P1, P3]);
+    const paths = (b: any) => b.overlays?.map((o: { path: string }) => o.path);
+    await until(list, token, (_, b) => JSON.stringify(paths(b)) === JSON.stringify([P1, P3]));
+    expect((await get(list, token, { "if-none-match": etag })).status).toBe(200);
     expect((await json(await get(`${list}/${P3}`, token))).html).toBe("<h1>Lists, for Ada</h1>");
-    await store.write({ bookId: BOOK, path: P3, content: "# Lists, for Ada, v2\n", userId: "student-a", agentId: "tutor-bot", expectedHash: first.hash });
-    expect((await json(await get(`${list}/${P3}`, token))).html).toBe("<h1>Lists, for Ada, v2</h1>");
+    const second = await store.write({ bookId: BOOK, path: P3, content: "# Lists, for Ada, v2\n", userId: "student-a", agentId: "tutor-bot", expectedHash: first.hash });
+    await until(`${list}/${P3}`, token, (_, b) => b.html === "<h1>Lists, for Ada, v2</h1>");
+    await store.delete({ bookId: BOOK, path: P3, userId: "student-a", agentId: "tutor-bot", expectedHash: second.hash });
+    await until(`${list}/${P3}`, token, (res) => res.status === 404);
+    expect(paths(await json(await get(list, token)))).toEqual([P1]);
+  });
+
+  it("shows an overlay written through this server's agent route on the reader's very next request", async () => {
+    const token = await idp.mint("student-c");
+    expect((await json(await get(list, token))).overlays).toEqual([]);
+    const put = await fetch(`${base}/v1/books/${BOOK}/files/${P3}?user=student-c`, { method: "PUT", body: "# Cy\n", headers: { authorization: `Bearer ${AGENT_TOKEN}` } });
+    expect(put.status).toBe(201);
+    expect((await json(await get(list, token))).overlays.map((o: { path: string }) => o.path)).toEqual([P3]);
+    const del = await fetch(`${base}/v1/books/${BOOK}/files/${P3}?user=student-c`, { method: "DELETE", headers: { authorization: `Bearer ${AGENT_TOKEN}` } });
+    expect(del.status).toBe(200);
+    expect((await get(`${list}/${P3}`, token)).status).toBe(404);
+  });
+
+  it("never serves one reader's overlays to another once the caches are warm, and a forged token stays 401", async () => {
+    const ada = await idp.mint("student-a");
+    const ben = await idp.mint("student-b");
+    expect((await get(`${list}/${P1}`, ada)).status).toBe(200); // Ada's render and index entry are cached
+    const benList = await json(await get(list, ben));
+    expect(benList.overlays.map((o: { path: string }) => o.path)).toEqual([P2]);
+    const stolen = await get(`${list}/${P1}`, ben);
+    expect(stolen.status).toBe(404);
+    expect(await stolen.text()).not.toContain("Ada");
+    // Even naming the ETag of Ada's page does not get Ben a 304 for a page he has no overlay of.
+    expect((await get(`${list}/${P1}`, ben, { "if-none-match": "*" })).status).toBe(404);
+    const forged = await idp.forge("student-a", "book-site");
+    const [h, p] = ada.split(".");
+    const tampered = `${h}.${p}.${forged.split(".")[2]}`;
+    const flipped = ada.slice(0, -2) + (ada.at(-2) === "A" ? "B" : "A") + ada.at(-1);
+    for (const token of [forged, tampered, flipped]) {
+      for (const url of [list, `${list}/${P1}`]) expect((await get(url, token)).status, url).toBe(401);
+    }
+    expect((await get(list, ada)).status).toBe(200);
+    const metrics = await store.metrics();
+    expect(metrics).toMatch(/panaversityfs_refused_total\{operation="reader-list",code="UNAUTHORIZED"\} [1-9]/);
+    expect(metrics).toMatch(/panaversityfs_refused_total\{operation="reader-page",code="UNAUTHORIZED"\} [1-9]/);
+  });
+
+  it("asks the journal once per book per interval, concurrent requests sharing one query", async () => {
+    let clock = 0;
+    const index = new OverlayIndexCache(store, { freshMs: 100, now: () => clock });
+    const all = await Promise.all(Array.from({ length: 50 }, (_, i) => index.pages(BOOK, i % 2 ? "student-a" : "student-b")));
+    expect(index.queries).toBe(1);
+    expect([...all[1]!.keys()]).toEqual([P1]);
+    expect([...all[0]!.keys()]).toEqual([P2]);
+    clock = 99;
+    await index.pages(BOOK, "student-a");
+    expect(index.queries).toBe(1);
+    await store.write({ bookId: BOOK, path: P3, content: "# Lists for Ben\n", userId: "student-b", agentId: "tutor-bot" });
+    clock = 100;
+    const [a, b] = await Promise.all([index.pages(BOOK, "student-a"), index.pages(BOOK, "student-b")]);
+    expect(index.queries).toBe(2);
+    expect([...a.keys()]).toEqual([P1]);
+    expect([...b.keys()].sort()).toEqual([P2, P3]);
+    await store.delete({ bookId: BOOK, path: P3, userId: "student-b", agentId: "tutor-bot" });
+    clock = 150; // within the interval, but a change through this process marks the book to be checked
+    index.touched(BOOK);
+    expect([...(await index.pages(BOOK, "student-b")).keys()]).toEqual([P2]);
+    expect(index.queries).toBe(3);
+    expect([...(await index.pages(BOOK, "nobody")).keys()]).toEqual([]);
   });
 
   it("answers 404 on the reader routes of a server without reader sign-in", async () => {

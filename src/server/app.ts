@@ -23,6 +23,7 @@ import { corsFor } from "./cors.js";
 import type { ReaderVerifier } from "./oidc.js";
 import { RenderCache } from "./render-overlay.js";
 import { handleReader, type ReaderContext } from "./reader-routes.js";
+import { OverlayIndexCache } from "./overlay-index.js";
 import { reprDigest, serveSource, sourceActions, sourceRoute, type SourceRoute } from "./source-routes.js";
 
 export interface ServerOptions {
@@ -157,11 +158,14 @@ async function handle(opts: ServerOptions, reader: ReaderContext, limits: Limits
       // A client that drops the upload fails this stream, so the store's write ends and cleans up at once.
       const content = requestBody(req);
       const result = await store.write({ bookId: r.bookId, path: r.path, userId: r.userId, content, expectedHash, agentId });
+      reader.index.touched(r.bookId); // read-your-writes on this process; others follow within the index interval
       return sendJson(res, result.mode === "created" ? 201 : 200, result);
     }
     case "delete": {
       const expectedHash = expectedHashFrom(req.headers["if-match"]);
-      return sendJson(res, 200, await store.delete({ bookId: r.bookId, path: r.path, userId: r.userId, expectedHash, agentId }));
+      const deleted = await store.delete({ bookId: r.bookId, path: r.path, userId: r.userId, expectedHash, agentId });
+      reader.index.touched(r.bookId);
+      return sendJson(res, 200, deleted);
     }
     case "archive": {
       const slot = limits.archives.acquire(agentId);
@@ -202,7 +206,7 @@ function sendError(opts: ServerOptions, req: IncomingMessage, res: ServerRespons
 export function createPfsServer(opts: ServerOptions): Server {
   const headersTimeout = opts.headersTimeoutMs ?? 30_000;
   // Kept apart from opts: SIGHUP swaps opts.tokens in place, and every request must see the new table.
-  const reader: ReaderContext = { store: opts.store, verifier: opts.readers, cache: new RenderCache() };
+  const reader: ReaderContext = { store: opts.store, verifier: opts.readers, cache: new RenderCache(), index: new OverlayIndexCache(opts.store) };
   const limits: Limits = {
     refusals: refusalBuckets(opts.refusals),
     archives: new ConcurrencyLimit(opts.archivesPerToken ?? 2, opts.archivesTotal ?? 8),

@@ -5,6 +5,7 @@
  * user id. A reader may read that user's overlays and nothing else; agent tokens never pass here and
  * reader tokens never pass the agent routes (they are not in the tokens file).
  */
+import { createHash } from "node:crypto";
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from "jose";
 import { PfsError } from "../errors/index.js";
 import { USER_ID_PATTERN } from "../paths/index.js";
@@ -20,6 +21,8 @@ export interface OidcOptions {
   clockToleranceSec?: number;
   /** Time budget for the discovery document and JWKS requests (default 5 s). */
   timeoutMs?: number;
+  /** Verified tokens remembered (default 10,000), so a signature is checked once per token, not per request. */
+  cacheSize?: number;
 }
 
 /** A verified reader: the user whose overlays the token may read. */
@@ -53,7 +56,7 @@ export function checkOidcOptions(o: OidcOptions): Required<OidcOptions> {
   if (!o.audience) throw new PfsError("INVALID_ARGUMENT", "--oidc-audience is required with --oidc-issuer (the site's client id).");
   const userClaim = o.userClaim ?? "sub";
   if (!/^[A-Za-z0-9_:.-]{1,64}$/.test(userClaim)) throw new PfsError("INVALID_ARGUMENT", `--oidc-user-claim ${JSON.stringify(userClaim)} is not a claim name.`);
-  return { issuer: o.issuer, audience: o.audience, userClaim, clockToleranceSec: o.clockToleranceSec ?? 5, timeoutMs: o.timeoutMs ?? 5_000 };
+  return { issuer: o.issuer, audience: o.audience, userClaim, clockToleranceSec: o.clockToleranceSec ?? 5, timeoutMs: o.timeoutMs ?? 5_000, cacheSize: o.cacheSize ?? 10_000 };
 }
 
 /** Pure: the user id a verified payload names, or FORBIDDEN when the claim is missing or not a user id. */
@@ -77,6 +80,46 @@ export function reasonOf(err: unknown): string {
   return "The sign-in token could not be verified.";
 }
 
+/**
+ * Tokens that verified, by the SHA-256 of their exact bytes, until their own `exp` (no clock tolerance):
+ * any other string — a forged signature, a changed claim — is a different key and is verified in full.
+ * Least recently used out first when full. Only successes are kept.
+ */
+export class VerifiedTokens {
+  private readonly entries = new Map<string, { userId: string; expSec: number }>();
+
+  constructor(readonly maxEntries = 10_000) {}
+
+  static keyOf(token: string): string {
+    return createHash("sha256").update(token).digest("base64url");
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(token: string, nowSec: number): string | undefined {
+    const key = VerifiedTokens.keyOf(token);
+    const hit = this.entries.get(key);
+    if (!hit) return undefined;
+    this.entries.delete(key);
+    if (hit.expSec <= nowSec) return undefined;
+    this.entries.set(key, hit);
+    return hit.userId;
+  }
+
+  set(token: string, userId: string, expSec: number): void {
+    if (this.maxEntries <= 0) return;
+    const key = VerifiedTokens.keyOf(token);
+    this.entries.delete(key);
+    this.entries.set(key, { userId, expSec });
+    for (const k of this.entries.keys()) {
+      if (this.entries.size <= this.maxEntries) break;
+      this.entries.delete(k);
+    }
+  }
+}
+
 async function discoverJwksUri(issuer: string, timeoutMs: number): Promise<URL> {
   const where = `${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`;
   const res = await fetch(where, { signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
@@ -90,9 +133,11 @@ async function discoverJwksUri(issuer: string, timeoutMs: number): Promise<URL> 
 /**
  * Verifies readers' bearer tokens. Discovery runs on the first reader request and is retried on the next
  * one if it failed (the provider may start after the server); the JWKS is cached and refreshed by jose.
+ * A token that verified is remembered until it expires (VerifiedTokens): the signature check runs once.
  */
 export function createReaderVerifier(options: OidcOptions): ReaderVerifier {
   const o = checkOidcOptions(options);
+  const verified = new VerifiedTokens(o.cacheSize);
   let keys: Promise<JWTVerifyGetKey> | undefined;
   const keySet = (): Promise<JWTVerifyGetKey> => {
     keys ??= discoverJwksUri(o.issuer, o.timeoutMs).then((uri) => createRemoteJWKSet(uri, { timeoutDuration: o.timeoutMs }));
@@ -103,6 +148,8 @@ export function createReaderVerifier(options: OidcOptions): ReaderVerifier {
     async verify(authorization) {
       const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? "");
       if (!m) throw unauthorized("Sign in: send Authorization: Bearer <the ID token from the site's sign-in>.");
+      const known = verified.get(m[1]!, Date.now() / 1000);
+      if (known !== undefined) return { userId: known };
       const getKey = await keySet().catch(() => {
         throw unauthorized("The identity provider could not be reached to verify the sign-in token; try again.");
       });
@@ -114,7 +161,9 @@ export function createReaderVerifier(options: OidcOptions): ReaderVerifier {
           clockTolerance: o.clockToleranceSec,
           requiredClaims: ["exp"],
         });
-        return { userId: userIdFromClaims(payload, o.userClaim) };
+        const userId = userIdFromClaims(payload, o.userClaim);
+        verified.set(m[1]!, userId, payload.exp!);
+        return { userId };
       } catch (err) {
         if (err instanceof PfsError) throw err;
         throw unauthorized(reasonOf(err));

@@ -5,9 +5,12 @@
  *   GET /v1/reader/books/<book>/overlays/<path>   one overlay, rendered to sanitized HTML
  *
  * Only the reader's own overlays, never a base page nor another user's overlay. Both answers carry an
- * ETag (a hash of what they hold) and honour If-None-Match, so a browser revalidates with a 304. Nothing
- * here is per-process state except the render cache, which is keyed by content hash (safe behind a load
- * balancer: every process renders a hash to the same HTML).
+ * ETag (a hash of what they hold) and honour If-None-Match, so a browser revalidates with a 304.
+ * Per request: a verified-token lookup (the signature is checked once per token, oidc.ts) and a lookup in
+ * the book's overlay index (overlay-index.ts), which asks the journal at most once per book per interval;
+ * the journal is read per request only to render a content hash this process has not rendered yet. The
+ * per-process caches hold nothing another process could disagree with for longer than that interval: the
+ * index is labelled with the book's chain sequence, renders are keyed by content hash.
  */
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -15,6 +18,7 @@ import { PfsError } from "../errors/index.js";
 import { assertBookId, parsePath } from "../paths/index.js";
 import type { Store } from "../store/store.js";
 import type { ReaderVerifier } from "./oidc.js";
+import type { OverlayIndexCache, UserPages } from "./overlay-index.js";
 import { RENDERER_VERSION, renderOverlay, type RenderCache } from "./render-overlay.js";
 
 export type ReaderRoute = { op: "reader-list"; bookId: string } | { op: "reader-page"; bookId: string; path: string };
@@ -23,6 +27,7 @@ export interface ReaderContext {
   store: Store;
   verifier?: ReaderVerifier;
   cache: RenderCache;
+  index: OverlayIndexCache;
 }
 
 /** Pure: `/v1/reader/books/<book>/overlays[/<path>]` (segments already decoded and checked) → the route. */
@@ -45,12 +50,9 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string): bool
   });
 }
 
-/** Pure: the pages a reader has overlays for (markdown pages, not summaries), sorted by path. */
-export function overlayPages(entries: readonly { path: string; hash: string; userId: string; kind: string }[], userId: string): { path: string; hash: string }[] {
-  return entries
-    .filter((e) => e.userId === userId && e.kind !== "asset" && e.kind !== "summary")
-    .map((e) => ({ path: e.path, hash: e.hash }))
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+/** Pure: the pages a reader has overlays for, sorted by path (byte order). */
+export function overlayPages(pages: UserPages): { path: string; hash: string }[] {
+  return [...pages].map(([path, hash]) => ({ path, hash })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 function send(req: IncomingMessage, res: ServerResponse, etag: string, body: () => unknown): void {
@@ -65,36 +67,40 @@ function send(req: IncomingMessage, res: ServerResponse, etag: string, body: () 
   res.end(text);
 }
 
-async function pageOf(ctx: ReaderContext, bookId: string, path: string, userId: string): Promise<{ path: string; hash: string } | undefined> {
-  // One indexed journal query (the path as prefix), no object read: enough for a 304 and for a cache hit.
-  const entries = await ctx.store.list({ bookId, prefix: path, userId, kind: "content" });
-  return overlayPages(entries, userId).find((e) => e.path === path);
+/** The signed-in reader; a refusal (401/403) is counted in panaversityfs_refused_total, never audited (anyone can send one). */
+async function signedIn(ctx: ReaderContext, r: ReaderRoute, req: IncomingMessage): Promise<string> {
+  try {
+    return (await ctx.verifier!.verify(req.headers.authorization)).userId;
+  } catch (err) {
+    if (err instanceof PfsError) ctx.store.countRefused(r.op, err.code);
+    throw err;
+  }
 }
 
 /** Answers one reader request; the caller maps a thrown PfsError to its status. */
 export async function handleReader(ctx: ReaderContext, r: ReaderRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (!ctx.verifier) throw new PfsError("NOT_FOUND", "Reader sign-in is not configured on this server (start it with --oidc-issuer and --oidc-audience).");
-  const { userId } = await ctx.verifier.verify(req.headers.authorization);
+  const userId = await signedIn(ctx, r, req);
   if (r.op === "reader-list") {
-    const pages = overlayPages(await ctx.store.list({ bookId: r.bookId, userId, kind: "content" }), userId);
+    const pages = overlayPages(await ctx.index.pages(r.bookId, userId));
     const digest = createHash("sha256").update(JSON.stringify(pages)).digest("hex").slice(0, 32);
     return send(req, res, `"l-${digest}"`, () => ({ bookId: r.bookId, userId, overlays: pages }));
   }
   const parsed = parsePath(r.path);
   if (!parsed.isContent) throw new PfsError("NOT_FOUND", "Only markdown pages have overlays.");
-  const page = await pageOf(ctx, r.bookId, r.path, userId);
-  if (!page) throw new PfsError("NOT_FOUND", `You have no overlay of ${r.path} in ${r.bookId}.`, { path: r.path });
-  if (etagMatches(req.headers["if-none-match"], `"${RENDERER_VERSION}-${page.hash}"`)) return send(req, res, `"${RENDERER_VERSION}-${page.hash}"`, () => null);
-  let { hash } = page;
+  const indexed = (await ctx.index.pages(r.bookId, userId)).get(parsed.path);
+  if (!indexed) throw new PfsError("NOT_FOUND", `You have no overlay of ${r.path} in ${r.bookId}.`, { path: r.path });
+  if (etagMatches(req.headers["if-none-match"], `"${RENDERER_VERSION}-${indexed}"`)) return send(req, res, `"${RENDERER_VERSION}-${indexed}"`, () => null);
+  let hash = indexed;
   let rendered = ctx.cache.get(hash);
   if (!rendered) {
-    // A verified read (size + SHA-256 against the journal). It may be newer than the listing: use its own hash.
-    const file = await ctx.store.read({ bookId: r.bookId, path: r.path, userId });
+    // A verified read (size + SHA-256 against the journal). It may be newer than the index: use its own hash.
+    const file = await ctx.store.read({ bookId: r.bookId, path: parsed.path, userId });
     if (file.source !== "overlay") throw new PfsError("NOT_FOUND", `You have no overlay of ${r.path} in ${r.bookId}.`, { path: r.path });
     hash = file.hash;
     rendered = ctx.cache.get(hash) ?? renderOverlay(file.content.toString("utf8"));
     ctx.cache.set(hash, rendered);
   }
   const done = rendered;
-  return send(req, res, `"${RENDERER_VERSION}-${hash}"`, () => ({ bookId: r.bookId, path: r.path, hash, title: done.title ?? null, html: done.html }));
+  return send(req, res, `"${RENDERER_VERSION}-${hash}"`, () => ({ bookId: r.bookId, path: parsed.path, hash, title: done.title ?? null, html: done.html }));
 }

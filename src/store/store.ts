@@ -19,6 +19,7 @@ import { Mirror, type MirrorRepairInput, type MirrorRepairReport } from "./mirro
 import { AnchorWriter } from "./anchor-writer.js";
 import { openObjectOp, type ObjectInput, type OpenedObject } from "./objects.js";
 import { writable } from "./read-only.js";
+import { overlayChangesOp, overlayIndexOp, type OverlayChanges, type OverlayRow } from "./overlay-index.js";
 
 /** The content store: one journal, one object storage. Open with `openStore`. */
 export class Store {
@@ -128,6 +129,16 @@ export class Store {
    */
   openObject(input: ObjectInput): Promise<OpenedObject> {
     return openObjectOp(this.ctx, input);
+  }
+
+  /** Every user's overlay rows of a book and the chain sequence they are at least as new as (reader index). */
+  overlayIndex(bookId: string): Promise<{ seq: number; rows: OverlayRow[] }> {
+    return overlayIndexOp(this.ctx, bookId);
+  }
+
+  /** What changed in a book's overlays since chain sequence `afterSeq` (one indexed query when nothing did). */
+  overlayChanges(bookId: string, afterSeq: number): Promise<OverlayChanges> {
+    return overlayChangesOp(this.ctx, bookId, afterSeq);
   }
 
   /** Whether this store was opened with `readOnly` (then every mutation is refused). */

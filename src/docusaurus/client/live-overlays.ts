@@ -15,6 +15,7 @@ import globalData from "@generated/globalData";
 import {
   PENDING_CSS,
   PENDING_STYLE_ID,
+  SHARED_TOC_SELECTORS,
   TOKEN_STORAGE_KEY,
   listStorageKey,
   listUrl,
@@ -22,6 +23,7 @@ import {
   overlayPathFor,
   pageUrl,
   routesOf,
+  sharedTocDisplay,
   tokenTag,
   type CachedList,
 } from "./live-state.js";
@@ -49,7 +51,13 @@ interface Storage {
   removeItem(k: string): void;
 }
 declare const window: { pfsReaderToken?: () => string | null | undefined | Promise<string | null | undefined>; sessionStorage: Storage; localStorage: Storage };
-declare const document: { head: El; createElement(tag: string): El; querySelector(selector: string): El | null; getElementById(id: string): El | null };
+declare const document: {
+  head: El;
+  createElement(tag: string): El;
+  querySelector(selector: string): El | null;
+  querySelectorAll(selector: string): ArrayLike<El>;
+  getElementById(id: string): El | null;
+};
 
 const cfg = liveConfigOf(globalData as Record<string, Record<string, unknown>>);
 const OVERLAY_CLASS = "pfs-live-overlay";
@@ -136,9 +144,18 @@ function pend(): void {
   setTimeout(() => style.remove(), cfg.pendingTimeoutMs);
 }
 
+/** Shows or hides the shared page's table of contents (its headings are not the reader's version's). */
+function showSharedToc(showingMine: boolean): void {
+  for (const selector of SHARED_TOC_SELECTORS) {
+    const found = document.querySelectorAll(selector);
+    for (let i = 0; i < found.length; i++) found[i]!.style.display = sharedTocDisplay(showingMine);
+  }
+}
+
 /** Undoes a swap (before the next page renders). */
 function restore(): void {
   document.querySelector(`.${OVERLAY_CLASS}`)?.remove();
+  showSharedToc(false);
   const shared = document.querySelector(`[${HIDDEN_MARK}]`);
   if (shared) {
     shared.style.display = "";
@@ -169,11 +186,13 @@ function swapIn(html: string): void {
   shared.parentElement.insertBefore(box, shared);
   shared.style.display = "none";
   shared.setAttribute(HIDDEN_MARK, "");
+  showSharedToc(true);
   let mine = true;
   toggle.addEventListener("click", () => {
     mine = !mine;
     content.style.display = mine ? "" : "none";
     shared.style.display = mine ? "none" : "";
+    showSharedToc(mine);
     toggle.textContent = mine ? "Show the shared page" : "Show my version";
   });
 }

@@ -81,8 +81,20 @@ export function pageUrl(cfg: Pick<LiveConfig, "serverUrl" | "bookId">, path: str
   return `${listUrl(cfg)}/${path.split("/").map(encodeURIComponent).join("/")}`;
 }
 
+/**
+ * The shared page's table of contents (the desktop column and the mobile dropdown of the classic theme): it
+ * lists the shared page's headings, so it is hidden while the reader's own version is shown.
+ */
+export const SHARED_TOC_SELECTORS = [".theme-doc-toc-desktop", ".theme-doc-toc-mobile"] as const;
+
 export const PENDING_STYLE_ID = "pfs-live-pending";
-export const PENDING_CSS = "article .theme-doc-markdown{visibility:hidden}";
+/** Hides the shared text and its table of contents while the overlay of a page in the cached list loads. */
+export const PENDING_CSS = `article .theme-doc-markdown,${SHARED_TOC_SELECTORS.join(",")}{visibility:hidden}`;
+
+/** Pure: what the reader sees of the shared page's table of contents (hidden while their version is shown). */
+export function sharedTocDisplay(showingMine: boolean): "" | "none" {
+  return showingMine ? "none" : "";
+}
 
 /**
  * The inline <head> script: before the first paint, hide the shared text of a page the reader's cached list
