@@ -3,6 +3,7 @@
  * do taken from the caller's bearer token. Routing, status mapping and authorization are pure
  * (routes.ts, scopes.ts); this file only does I/O.
  */
+import { DEFAULT_MAX_CONNECTIONS } from "./limits.js";
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
@@ -58,7 +59,7 @@ interface Limits {
   archives: ConcurrencyLimit;
 }
 
-export const DEFAULT_MAX_CONNECTIONS = 256;
+export { DEFAULT_MAX_CONNECTIONS };
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body, null, 2);

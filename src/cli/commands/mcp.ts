@@ -1,7 +1,4 @@
 import type { Command } from "commander";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { openStore } from "../../store/store.js";
-import { createMcpServer } from "../../server/mcp.js";
 import { scopeForToken } from "../../server/auth.js";
 import { fullScope, parseScope, type Scope } from "../../server/scopes.js";
 import { assertAgentId } from "../../paths/index.js";
@@ -51,6 +48,12 @@ export function registerMcpCommand(program: Command): void {
     .action(
       action(async (o: McpOptions, cmd: Command) => {
         const scope = await scopeOf(o); // before opening anything: no agent, no session
+        // Loaded here, not at startup: every other command starts faster without the MCP SDK.
+        const [{ openStore }, { createMcpServer }, { StdioServerTransport }] = await Promise.all([
+          import("../../store/store.js"),
+          import("../../server/mcp.js"),
+          import("@modelcontextprotocol/sdk/server/stdio.js"),
+        ]);
         const store = await openStore(storeOptions(globals(cmd)));
         const server = createMcpServer(store, scope);
         await server.connect(new StdioServerTransport());

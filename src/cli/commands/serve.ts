@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { Server } from "node:http";
-import { openStore } from "../../store/store.js";
-import { createMetricsServer, createPfsServer, DEFAULT_MAX_CONNECTIONS, type ServerOptions } from "../../server/app.js";
+import type { ServerOptions } from "../../server/app.js";
+import { DEFAULT_MAX_CONNECTIONS } from "../../server/limits.js";
 import { PfsError } from "../../errors/index.js";
 import { action, globals, storeOptions } from "../context.js";
 import { loadTokenTable } from "./tokens.js";
@@ -53,6 +53,8 @@ export function registerServeCommand(program: Command): void {
         const maxConnections = Number(o.maxConnections);
         if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new PfsError("INVALID_ARGUMENT", "--max-connections must be a whole number ≥ 1.");
         const metricsAt = o.metricsListen ? hostPort(o.metricsListen) : undefined;
+        // Loaded here, not at startup: every other command starts faster without the server's modules.
+        const [{ openStore }, { createMetricsServer, createPfsServer }] = await Promise.all([import("../../store/store.js"), import("../../server/app.js")]);
         const store = await openStore(storeOptions(globals(cmd)));
         const serverOptions: ServerOptions = { store, tokens, maxConnections, serveMetrics: !metricsAt, ...readers };
         const server = createPfsServer(serverOptions);
