@@ -4,10 +4,14 @@
  * answered for many concurrent requests by one journal query per book at a time, never from a cache.
  * On both databases, through a real `pfs serve`.
  */
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, sha256Hex, type Store } from "../src/index.js";
 import { MAX_BATCH, referencedSize, refKey } from "../src/store/object-refs.js";
 import type { StoreContext } from "../src/store/context.js";
+import { objectKey } from "../src/blobs/keys.js";
+import { httpSource } from "../src/docusaurus/source/index.js";
 import { makeBackend, type BackendInstance, type DbKind } from "./support/backends.js";
 import { startSourceServer, type RunningServer } from "./support/source-server.js";
 
@@ -75,6 +79,31 @@ describe.each(["pglite", "postgres"] as DbKind[])("object membership on %s", (db
     const [oldAnswer, newAnswer] = await Promise.all([get(old), get(edited.hash)]);
     expect([oldAnswer.status, newAnswer.status]).toEqual([404, 200]);
     expect(await newAnswer.text()).toContain("EDITED.");
+  });
+
+  it("an object whose stored bytes were tampered with never reaches the build: the HTTP source refuses it", async () => {
+    const hash = hashes[14]!;
+    const file = join((backend.options.storage as { dir: string }).dir, ...objectKey(hash).split("/"));
+    const good = await readFile(file);
+    await writeFile(file, Buffer.from(good.toString().replace("REFS-15", "EVIL-15")));
+    try {
+      const source = httpSource({ url: server.url, token: TOKEN });
+      try {
+        const err = await source.session(async (s) => {
+          const body = await s.openObject({ bookId: BOOK, hash, userIds: [] });
+          for await (const _chunk of body) void _chunk;
+        }).then(
+          () => undefined,
+          (e: { code?: string }) => e.code,
+        );
+        expect(["INTEGRITY_ERROR", "STORAGE_UNAVAILABLE"]).toContain(err);
+      } finally {
+        await source.close();
+      }
+    } finally {
+      await writeFile(file, good);
+    }
+    expect((await get(hash)).status).toBe(200);
   });
 
   it("one query per book at a time: questions asked together share it, and batches hold at most MAX_BATCH hashes", async () => {
