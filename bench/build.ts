@@ -14,7 +14,8 @@
  * --naive adds the old baseline: open the store, snapshot, download every file into a fresh folder.
  * --latency <ms> delays every object GET (approximates a remote bucket).
  * --sources (PostgreSQL) adds, per book: cold and unchanged loads through the direct source and through
- * `pfs serve` with a read-only token (the HTTP source), in the same run (bench/sources.ts).
+ * `pfs serve` with a read-only token (the HTTP source), the server in the build's process and in its own
+ * process, in the same run (bench/sources.ts).
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -23,12 +24,12 @@ import { parseArgs } from "node:util";
 import pLimit from "p-limit";
 import pg from "pg";
 import { openStore, Store, type StoreOptions } from "../src/index.js";
-import { LocalObjectStorage } from "../src/blobs/local.js";
 import { syncBook, type SyncOptions } from "../src/docusaurus/sync.js";
 import { generateSyntheticBook, type SampleBook } from "../scripts/sample-book.js";
 import { seedBook } from "../scripts/seed.js";
 import { createTestDatabase } from "../test/support/postgres.js";
 import { benchSources, printSources, type SourcesResult } from "./sources.js";
+import { slowLocalStorage } from "./slow-storage.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -53,13 +54,7 @@ const CHAPTERS_PER_PART = 20;
 const AGENT = "bench-build";
 
 // Count every object GET (and optionally slow it down), whoever opens the storage: the plugin opens its own store.
-let gets = 0;
-const originalGet = LocalObjectStorage.prototype.getStream;
-LocalObjectStorage.prototype.getStream = async function (this: LocalObjectStorage, key: string) {
-  gets++;
-  if (LATENCY_MS > 0) await new Promise((r) => setTimeout(r, LATENCY_MS));
-  return originalGet.call(this, key);
-};
+const slow = slowLocalStorage(LATENCY_MS);
 
 interface Measure {
   ms: number;
@@ -96,13 +91,13 @@ function median(ms: Measure[]): Measure {
 }
 
 async function measure(serverRows: ServerRows, fn: () => Promise<{ written: number; mode: string; rows: number }>): Promise<Measure> {
-  const before = gets;
+  const before = slow.gets();
   const rowsBefore = await serverRows();
   const t = performance.now();
   const r = await fn();
   const ms = performance.now() - t;
   const rowsAfter = await serverRows();
-  return { ms, gets: gets - before, ...r, serverRows: rowsBefore === null || rowsAfter === null ? null : rowsAfter - rowsBefore };
+  return { ms, gets: slow.gets() - before, ...r, serverRows: rowsBefore === null || rowsAfter === null ? null : rowsAfter - rowsBefore };
 }
 
 /** The old baseline: every build opens the store, lists the book and downloads every file into a fresh folder. */
@@ -275,7 +270,7 @@ async function main() {
     const sources: SourcesResult[] = [];
     for (const pages of SIZES) {
       books.push(await benchBook(root, storeOptions, serverRows, analyze, pages));
-      if (args.sources) sources.push(await benchSources(root, storeOptions, `bench-${pages}`, books.at(-1)!.pages, CONCURRENCY, REPEAT, () => gets));
+      if (args.sources) sources.push(await benchSources(root, storeOptions, `bench-${pages}`, books.at(-1)!.pages, CONCURRENCY, REPEAT, LATENCY_MS, slow.gets));
     }
     if (args.json) {
       console.log(JSON.stringify({ db: args.db, latencyMs: LATENCY_MS, concurrency: CONCURRENCY, repeat: REPEAT, books, sources }, null, 2));
@@ -298,7 +293,7 @@ async function main() {
         `object GETs, hashing, cache writes, the cache manifest and closing. "cold" has no cache, so it reads the whole list.`,
     );
   } finally {
-    LocalObjectStorage.prototype.getStream = originalGet;
+    slow.restore();
     await cleanup().catch(() => {});
     await rm(root, { recursive: true, force: true });
   }

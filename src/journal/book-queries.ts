@@ -54,17 +54,17 @@ export async function bookCounts(tx: Tx): Promise<BookCounts[]> {
 }
 
 /**
- * The size of object `sha256` if book `bookId` references it from its base or from an overlay of one of
- * `users` ("*": any user); null otherwise. Served by the sha256 index.
+ * The sizes of those of `hashes` that book `bookId` references from its base or from an overlay of one
+ * of `users` ("*": any user); the others are absent from the map. Served by the sha256 index.
  */
-export async function objectSizeInBook(tx: Tx, bookId: string, sha256: string, users: "*" | readonly string[]): Promise<number | null> {
+export async function objectSizesInBook(tx: Tx, bookId: string, hashes: readonly string[], users: "*" | readonly string[]): Promise<Map<string, number>> {
+  if (hashes.length === 0) return new Map();
   const whose = users === "*" ? undefined : or(eq(fileJournal.userId, BASE_USER), users.length ? inArray(fileJournal.userId, [...users]) : undefined);
-  const [row] = await tx
-    .select({ size: fileJournal.size })
+  const rows = await tx
+    .selectDistinct({ sha256: fileJournal.sha256, size: fileJournal.size })
     .from(fileJournal)
-    .where(and(eq(fileJournal.sha256, sha256), eq(fileJournal.bookId, bookId), whose))
-    .limit(1);
-  return row?.size ?? null;
+    .where(and(inArray(fileJournal.sha256, [...hashes]), eq(fileJournal.bookId, bookId), whose));
+  return new Map(rows.map((r) => [r.sha256, r.size]));
 }
 
 /** Deletes a book's journal rows and remembered manifests (the caller holds its head lock and audits it). */

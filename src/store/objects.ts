@@ -6,8 +6,8 @@ import type { Readable } from "node:stream";
 import { PfsError } from "../errors/index.js";
 import { isSha256Hex, VerifyingStream } from "../hashing/index.js";
 import { assertBookId, assertUserId } from "../paths/index.js";
-import { objectSizeInBook } from "../journal/book-queries.js";
-import { inJournal, type StoreContext } from "./context.js";
+import type { StoreContext } from "./context.js";
+import { referencedSize } from "./object-refs.js";
 
 export interface ObjectInput {
   hash: string;
@@ -35,7 +35,8 @@ export async function openObjectOp(ctx: StoreContext, input: ObjectInput): Promi
     assertBookId(input.bookId);
     const users = input.users ?? [];
     if (users !== "*") for (const u of users) assertUserId(u);
-    const found = await inJournal(ctx, () => objectSizeInBook(ctx.journal.db, input.bookId!, input.hash, users));
+    // Concurrent requests for one book share one journal query (object-refs.ts), never a cached answer.
+    const found = await referencedSize(ctx, input.bookId, users, input.hash);
     // The same answer whether the object exists elsewhere or not at all: nothing about other books leaks.
     if (found === null) throw new PfsError("NOT_FOUND", `Book ${input.bookId} has no file with object ${input.hash}.`, { hash: input.hash });
     size = found;

@@ -5,12 +5,13 @@
  * the same hash. Transient failures (network, 5xx, 429) of the plan are retried with the storage retry
  * policy (src/blobs/retry.ts); object fetches are retried by the loader, as for the direct source.
  */
-import { Readable } from "node:stream";
-import { PfsError, isPfsError, ERROR_CODES, type ErrorCode } from "../../errors/index.js";
+import type { IncomingMessage } from "node:http";
+import { PfsError, isPfsError } from "../../errors/index.js";
 import { VerifyingStream } from "../../hashing/index.js";
 import { retrying } from "../../blobs/retry.js";
 import type { LoadPlan } from "../../store/plan.js";
 import type { BookSource, LoadRequest, ObjectRequest, SourceSession } from "./types.js";
+import { httpGetter } from "./http-get.js";
 
 export interface HttpSourceOptions {
   /** Base URL of `pfs serve`, e.g. https://pfs.example.org */
@@ -22,7 +23,8 @@ export interface HttpSourceOptions {
 }
 
 /** RFC 9530 `Repr-Digest: sha-256=:<base64>:` → hex, or undefined when absent or another algorithm. */
-export function hexFromReprDigest(header: string | null): string | undefined {
+export function hexFromReprDigest(header: string | string[] | null | undefined): string | undefined {
+  if (Array.isArray(header)) header = header.join(",");
   const m = /(?:^|,)\s*sha-256=:([A-Za-z0-9+/=]+):/.exec(header ?? "");
   return m ? Buffer.from(m[1]!, "base64").toString("hex") : undefined;
 }
@@ -42,57 +44,44 @@ export function objectUrl(base: string, r: ObjectRequest): string {
   return `${base}/v1/books/${encodeURIComponent(r.bookId)}/objects/${r.hash}${q ? `?${q}` : ""}`;
 }
 
-/** Transient HTTP answers: worth another attempt. */
-function transientStatus(status: number): boolean {
-  return status >= 500 || status === 429;
+/** A (small) JSON body as text; a connection that breaks off mid-body is unreachable. */
+async function text(res: IncomingMessage, origin: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
+  } catch (err) {
+    throw new PfsError("JOURNAL_UNAVAILABLE", `pfs serve at ${origin} broke off the load plan: ${(err as Error).message}`, { url: origin }, { cause: err });
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 export function httpSource(options: HttpSourceOptions): BookSource {
   const base = options.url.replace(/\/+$/, "");
   const origin = new URL(base).origin; // never the token, never a path with secrets in messages
-  const headers = { authorization: `Bearer ${options.token}` };
-
-  /** GET with our token; failures become PfsErrors (`unreachable` names which side could not be reached). */
-  async function get(url: string, unreachable: ErrorCode): Promise<Response> {
-    let res: Response;
-    try {
-      res = await fetch(url, { headers });
-    } catch (err) {
-      const why = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
-      throw new PfsError(unreachable, `pfs serve at ${origin} is unreachable: ${why}`, { url: origin }, { cause: err });
-    }
-    if (res.ok) return res;
-    const text = await res.text().catch(() => "");
-    let body: { error?: { code?: string; message?: string } } = {};
-    try {
-      body = JSON.parse(text) as typeof body;
-    } catch {
-      // not our JSON (a proxy's page): the status says enough
-    }
-    // 5xx and 429 mean "later" (offline: "use-cache" may apply); otherwise the server's own code (403, 404, 400…).
-    const known = (ERROR_CODES as readonly string[]).includes(body.error?.code ?? "") ? (body.error!.code as ErrorCode) : "INVALID_ARGUMENT";
-    throw new PfsError(transientStatus(res.status) ? unreachable : known, `pfs serve at ${origin} answered ${res.status}: ${body.error?.message ?? (text.slice(0, 200) || res.statusText)}`, { status: res.status, url: origin });
-  }
+  const http = httpGetter(base, options.token);
 
   const session: SourceSession = {
     planLoad: (r) =>
       retrying(
-        async () => (await (await get(loadPlanUrl(base, r), "JOURNAL_UNAVAILABLE")).json()) as LoadPlan,
+        async () => JSON.parse(await text(await http.get(loadPlanUrl(base, r), "JOURNAL_UNAVAILABLE"), origin)) as LoadPlan,
         (err) => isPfsError(err, "JOURNAL_UNAVAILABLE"),
         { maxAttempts: options.attempts ?? 3 },
       ),
     async openObject(r) {
-      const res = await get(objectUrl(base, r), "STORAGE_UNAVAILABLE");
-      const etag = res.headers.get("etag")?.replace(/^W\//, "").replace(/"/g, "");
-      const digest = hexFromReprDigest(res.headers.get("repr-digest"));
-      if ((etag !== undefined && etag !== r.hash) || (digest !== undefined && digest !== r.hash) || !res.body) {
-        await res.body?.cancel().catch(() => {});
+      const res = await http.get(objectUrl(base, r), "STORAGE_UNAVAILABLE");
+      const etag = res.headers.etag?.replace(/^W\//, "").replace(/"/g, "");
+      const digest = hexFromReprDigest(res.headers["repr-digest"]);
+      if ((etag !== undefined && etag !== r.hash) || (digest !== undefined && digest !== r.hash)) {
+        res.destroy();
         throw new PfsError("INTEGRITY_ERROR", `pfs serve at ${origin} answered object ${r.hash} with another one (ETag ${etag}, Repr-Digest ${digest}).`, { hash: r.hash });
       }
-      const body = Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>);
       const verifying = new VerifyingStream(r.hash);
-      body.on("error", (err) => verifying.destroy(new PfsError("STORAGE_UNAVAILABLE", `pfs serve at ${origin} broke off object ${r.hash}: ${err.message}`, { hash: r.hash }, { cause: err })));
-      return body.pipe(verifying);
+      res.on("error", (err) => verifying.destroy(new PfsError("STORAGE_UNAVAILABLE", `pfs serve at ${origin} broke off object ${r.hash}: ${err.message}`, { hash: r.hash }, { cause: err })));
+      // A consumer that gives up (or a failed verification) frees the connection instead of leaving it half-read.
+      verifying.once("close", () => {
+        if (!res.complete) res.destroy();
+      });
+      return res.pipe(verifying);
     },
   };
 
@@ -100,6 +89,6 @@ export function httpSource(options: HttpSourceOptions): BookSource {
     kind: "http",
     description: `pfs serve at ${origin}`,
     session: (fn) => fn(session),
-    close: async () => {},
+    close: async () => http.close(),
   };
 }
