@@ -31,18 +31,41 @@ export class HashingStream extends Transform {
 }
 
 /**
- * A pass-through that checks the bytes against the SHA-256 they are expected to have: the stream
- * ends only if they match, and errors (INTEGRITY_ERROR) at its end otherwise. Whoever writes it to a
- * temp file and renames on success never uses bytes that do not match their address.
+ * A pass-through that checks the bytes against the SHA-256 (and, when known, the size) they are expected
+ * to have, holding back the last chunk until the whole object is checked: the stream ends only if they
+ * match and errors (INTEGRITY_ERROR, or what `fail` returns) otherwise, so a reader never receives all of
+ * a wrong object — a plain HTTP client sees a cut-short response, not a complete wrong one.
  */
-export class VerifyingStream extends HashingStream {
-  constructor(readonly expectedHash: string) {
+export class VerifyingStream extends Transform {
+  private readonly hash = createHash("sha256");
+  private seen = 0;
+  private held: Buffer | null = null;
+  private readonly fail: (what: string) => Error;
+
+  constructor(
+    readonly expectedHash: string,
+    private readonly options: { size?: number; fail?: (what: string) => Error } = {},
+  ) {
     super();
+    this.fail =
+      options.fail ?? ((what) => new PfsError("INTEGRITY_ERROR", `Object ${expectedHash} arrived with different bytes (${what}).`, { hash: expectedHash }));
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.seen += chunk.length;
+    const size = this.options.size;
+    if (size !== undefined && this.seen > size) return cb(this.fail(`more than the expected ${size} bytes`));
+    this.hash.update(chunk);
+    const previous = this.held;
+    this.held = chunk;
+    cb(null, previous ?? undefined);
   }
 
   override _flush(cb: TransformCallback): void {
-    const actual = this.digest();
-    if (actual === this.expectedHash) return cb();
-    cb(new PfsError("INTEGRITY_ERROR", `Object ${this.expectedHash} arrived with different bytes (they hash to ${actual}).`, { hash: this.expectedHash, actual }));
+    const size = this.options.size;
+    if (size !== undefined && this.seen !== size) return cb(this.fail(`size ${this.seen}, expected ${size}`));
+    const actual = this.hash.digest("hex");
+    if (actual !== this.expectedHash) return cb(this.fail(`they hash to ${actual}`));
+    cb(null, this.held ?? undefined);
   }
 }

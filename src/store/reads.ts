@@ -1,11 +1,11 @@
-import { Readable, Transform, type TransformCallback } from "node:stream";
-import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
 import { PfsError, isPfsError } from "../errors/index.js";
 import { BASE_USER, assertBookId, assertUserId, parsePath, validateTarget, type PathKind } from "../paths/index.js";
 import { getBookHead, getFile, listBaseAndUser, listFiles, type FileRow } from "../journal/queries.js";
 import { manifestHash } from "./manifest.js";
 import { rememberManifest } from "./read-only.js";
 import { inJournal, type StoreContext } from "./context.js";
+import { VerifyingStream } from "../hashing/index.js";
 
 export type Source = "base" | "overlay";
 
@@ -113,35 +113,6 @@ export async function verifiedBuffer(ctx: StoreContext, row: { path: string; sha
   return bytes;
 }
 
-/**
- * Passes bytes through while hashing and counting them, holding back the last chunk until the whole
- * object is checked: a reader never receives all of a wrong object, so a cut-short response is detectable.
- */
-class VerifyingStream extends Transform {
-  private readonly hash = createHash("sha256");
-  private seen = 0;
-  private held: Buffer | null = null;
-
-  constructor(private readonly expected: { size: number; hash: string }, private readonly fail: (what: string) => PfsError) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.seen > this.expected.size) return cb(this.fail(`more than the journal's ${this.expected.size} bytes`));
-    this.hash.update(chunk);
-    const previous = this.held;
-    this.held = chunk;
-    cb(null, previous ?? undefined);
-  }
-
-  override _flush(cb: TransformCallback): void {
-    if (this.seen !== this.expected.size) return cb(this.fail(`size ${this.seen}, journal ${this.expected.size}`));
-    if (this.hash.digest("hex") !== this.expected.hash) return cb(this.fail("hash"));
-    cb(null, this.held ?? undefined);
-  }
-}
-
 export async function readFile(ctx: StoreContext, input: ReadInput): Promise<ReadResult> {
   const row = await resolveRow(ctx, input);
   const content = await verifiedBuffer(ctx, row, "read");
@@ -163,7 +134,7 @@ export async function readStream(ctx: StoreContext, input: ReadInput): Promise<F
     stream = Readable.from([await verifiedBuffer(ctx, row, "read")], { objectMode: false });
   } else {
     const source = await ctx.blobs.get(row.sha256).catch((err) => missingObject(ctx, "read", row, err));
-    const verifier = new VerifyingStream({ size: row.size, hash: row.sha256 }, (what) => integrityError(ctx, "read", row.path, row.sha256, what));
+    const verifier = new VerifyingStream(row.sha256, { size: row.size, fail: (what) => integrityError(ctx, "read", row.path, row.sha256, what) });
     source.once("error", (err) => verifier.destroy(err));
     stream = source.pipe(verifier);
   }
