@@ -26,12 +26,12 @@ import { createS3Client, describeEndpoint, normalizePrefix, type S3Hooks, type S
 import { isNotFound, s3Failure } from "./s3-errors.js";
 
 // Re-exported: tests, benchmarks and blobs/index.ts import these from here.
-export { defaultForcePathStyle, describeEndpoint, MAX_SOCKETS, normalizePrefix, type S3Hooks, type S3Tuning } from "./s3-client.js";
+export { defaultForcePathStyle, describeEndpoint, normalizePrefix, type S3Hooks, type S3Tuning } from "./s3-client.js";
 
 /** Multipart parts: equal-sized (R2 requires it), above S3's 5 MiB minimum. */
 export const PART_SIZE = 8 * 1024 * 1024;
 /** Parts in flight at once: memory for a stream upload is about PART_SIZE × (QUEUE_SIZE + 1). */
-export const QUEUE_SIZE = 2;
+const QUEUE_SIZE = 2;
 
 function encodeKeyPath(key: string): string {
   return key.split("/").map(encodeURIComponent).join("/");

@@ -59,7 +59,7 @@ export function printJson(value: unknown): void {
 /** Exit codes, documented in `pfs --help`. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, conflict: 3 } as const;
 
-export function exitCodeFor(err: unknown): number {
+function exitCodeFor(err: unknown): number {
   if (isPfsError(err, "CONFLICT") || isPfsError(err, "HASH_REQUIRED")) return EXIT.conflict;
   if (isPfsError(err, "INVALID_ARGUMENT")) return EXIT.usage;
   return EXIT.failed;

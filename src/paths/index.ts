@@ -9,7 +9,7 @@ import { PfsError } from "../errors/index.js";
 export { isModeratelyRestrictive, scriptsOf } from "./scripts.js";
 
 export const BASE_USER = "__base__";
-export const MAX_PATH_BYTES = 512;
+const MAX_PATH_BYTES = 512;
 
 export const BOOK_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$/;
 export const USER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;

@@ -59,7 +59,7 @@ export function publicArchiveMessage(code: string, integrity: "missing" | "corru
 export const ERRORS_ENTRY = "errors.json";
 export const MANIFEST_ENTRY = "manifest.json";
 
-export function inScope(path: string, scope: ArchiveScope): boolean {
+function inScope(path: string, scope: ArchiveScope): boolean {
   if (scope === "all") return true;
   const isAsset = parsePath(path).kind === "asset";
   return scope === "assets" ? isAsset : !isAsset;

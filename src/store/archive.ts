@@ -43,9 +43,6 @@ useNativeCrc32ForYazl();
 export {
   ERRORS_ENTRY,
   MANIFEST_ENTRY,
-  archiveFiles,
-  inScope,
-  publicArchiveMessage,
   type ArchiveError,
   type ArchiveInput,
   type ArchiveScope,
@@ -63,7 +60,7 @@ export interface ArchiveTuning {
   spool?: ByteBudget;
 }
 
-export const DEFAULT_TUNING: ArchiveTuning = { bufferLimit: 8 * 1024 * 1024, readAheadItems: 4, readAheadBytes: 16 * 1024 * 1024 };
+const DEFAULT_TUNING: ArchiveTuning = { bufferLimit: 8 * 1024 * 1024, readAheadItems: 4, readAheadBytes: 16 * 1024 * 1024 };
 
 /** A fixed date keeps archives of one manifest byte-identical (cacheable by manifest hash). */
 const ENTRY_MTIME = new Date(Date.UTC(2000, 0, 1));

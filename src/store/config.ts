@@ -72,7 +72,7 @@ export interface ResolvedStoreConfig {
   readOnly: boolean;
 }
 
-export const DEFAULT_ANCHOR_INTERVAL_MS = 1000;
+const DEFAULT_ANCHOR_INTERVAL_MS = 1000;
 
 function resolveAnchors(opt: StoreOptions["anchors"]): ResolvedStoreConfig["anchors"] {
   if (opt === false) return null;
@@ -94,7 +94,7 @@ function resolveOverlayComponents(opt: StoreOptions["overlayComponents"], env: E
   return parsed.components;
 }
 
-export const DEFAULT_LIMITS: SizeLimits = { markdownBytes: 5 * 1024 * 1024, assetBytes: 500 * 1024 * 1024 };
+const DEFAULT_LIMITS: SizeLimits = { markdownBytes: 5 * 1024 * 1024, assetBytes: 500 * 1024 * 1024 };
 
 type Env = Record<string, string | undefined>;
 

@@ -16,7 +16,7 @@ export interface JournalAuditProblem {
 }
 
 /** The hash each file's chain says it holds now (last successful entry's new_hash). */
-export function chainHeads(entries: ChainEntry[]): Map<string, ChainHead> {
+function chainHeads(entries: ChainEntry[]): Map<string, ChainHead> {
   const heads = new Map<string, ChainHead>();
   for (const e of entries) {
     if (e.status === "ok" && e.operation === BOOK_REMOVED) heads.clear(); // `pfs books rm`: no file remains
@@ -45,7 +45,7 @@ interface ChainHead {
 const LEGACY_TIME_SKEW_MS = 1000;
 
 /** Pure: why a journal row's agent or time disagrees with its last audit entry, or null. */
-export function rowProvenanceMismatch(row: Pick<FileRow, "writtenBy" | "writtenAt">, head: Pick<ChainHead, "agentId" | "at" | "bookSeq">): string | null {
+function rowProvenanceMismatch(row: Pick<FileRow, "writtenBy" | "writtenAt">, head: Pick<ChainHead, "agentId" | "at" | "bookSeq">): string | null {
   if (row.writtenBy !== head.agentId) {
     return `the journal row says it was written by ${JSON.stringify(row.writtenBy)} but audit entry #${head.bookSeq} says ${JSON.stringify(head.agentId)}`;
   }

@@ -17,7 +17,7 @@ import { Mirror } from "./mirror.js";
 import { checkAnchors, type AnchorReport } from "./anchor-check.js";
 import { compareJournalWithChain, type JournalAuditProblem } from "./journal-vs-chain.js";
 
-export { chainHeads, compareJournalWithChain, rowProvenanceMismatch, type JournalAuditProblem } from "./journal-vs-chain.js";
+export { compareJournalWithChain, type JournalAuditProblem } from "./journal-vs-chain.js";
 
 export type VerifyPhase = "objects" | "chains" | "orphans" | "mirror";
 
