@@ -23,7 +23,8 @@ import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import pLimit from "p-limit";
 import pg from "pg";
-import { openStore, Store, type StoreOptions } from "../src/index.js";
+import type { StoreOptions } from "../src/index.js";
+import { withStore } from "../src/store/store.js";
 import { syncBook, type SyncOptions } from "../src/docusaurus/sync.js";
 import { generateSyntheticBook, type SampleBook } from "../scripts/sample-book.js";
 import { seedBook } from "../scripts/seed.js";
@@ -102,8 +103,7 @@ async function measure(serverRows: ServerRows, fn: () => Promise<{ written: numb
 
 /** The old baseline: every build opens the store, lists the book and downloads every file into a fresh folder. */
 async function naiveLoad(storeOptions: StoreOptions, bookId: string, outDir: string): Promise<{ written: number; mode: string; rows: number }> {
-  const store = await openStore(storeOptions);
-  try {
+  return withStore(storeOptions, async (store) => {
     const snap = await store.snapshot({ bookId });
     await rm(outDir, { recursive: true, force: true });
     const limit = pLimit(CONCURRENCY);
@@ -118,18 +118,7 @@ async function naiveLoad(storeOptions: StoreOptions, bookId: string, outDir: str
       ),
     );
     return { written: snap.files.length, mode: "naive", rows: snap.files.length };
-  } finally {
-    await store.close();
-  }
-}
-
-async function withStore<T>(options: StoreOptions, fn: (s: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(options);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);

@@ -2,9 +2,9 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { normalizePluginOptions } from "@docusaurus/utils-validation";
-import { validateOptions, DEFAULT_OPTIONS } from "../src/docusaurus/options.js";
+import { validateOptions, verifyCacheOf, DEFAULT_OPTIONS } from "../src/docusaurus/options.js";
 import { bookPathOfViewFile, desiredState, lessonOfSummary, rewriteAssetUrl, rewriteOverlayPageLink, targetOf, type ViewSpec } from "../src/docusaurus/cache-layout.js";
-import { applyLoadPlan, loadFingerprint, planDelta, planObjects, planTargets, verifyCacheRequested, viewsOf, type CacheManifest, type FileStat } from "../src/docusaurus/cache-plan.js";
+import { applyLoadPlan, loadFingerprint, planDelta, planObjects, planTargets, viewsOf, type CacheManifest, type FileStat } from "../src/docusaurus/cache-plan.js";
 import { manifestHash } from "../src/store/manifest.js";
 import { frontMatterFirst, sidebarsDefinition, wrapSidebarItemsGenerator } from "../src/docusaurus/sidebar.js";
 import { overlayDocOf, personalizeDocs, userRoute } from "../src/docusaurus/overlay-routes.js";
@@ -49,7 +49,7 @@ describe("options", () => {
     [{ bookId: "python-book", overlayUsers: ["u-1"], previewUser: "u-1" }, /both previewUser and in overlayUsers/],
     [{ bookId: "python-book", offline: "maybe" }, /"offline" must be one of \[fail, use-cache\]/],
     [{ bookId: "python-book", concurrency: 0 }, /"concurrency" must be greater than or equal to 1/],
-    [{ bookId: "python-book", storage: { kind: "s3" } }, /"storage"/],
+    [{ bookId: "python-book", storage: { kind: "s3" } }, /"storage.bucket" is required/],
     [{ bookId: "python-book", databaseUrl: "mysql://x" }, /"databaseUrl" must be a postgres/],
     [{ bookId: "python-book", path: "docs" }, /"path" option is not supported/],
     [{ bookId: "python-book", bookID: "typo" }, /"bookID" is not allowed/],
@@ -282,11 +282,22 @@ describe("cache plan", () => {
     expect(loadFingerprint(h("m"), [])).not.toBe(loadFingerprint(h("n"), []));
   });
 
-  it("a full cache check is asked for by PFS_VERIFY_CACHE or --verify-cache", () => {
-    expect(verifyCacheRequested({}, ["node", "docusaurus", "build"])).toBe(false);
-    expect(verifyCacheRequested({ PFS_VERIFY_CACHE: "1" }, [])).toBe(true);
-    expect(verifyCacheRequested({ PFS_VERIFY_CACHE: "0" }, [])).toBe(false);
-    expect(verifyCacheRequested({}, ["node", "x", "--verify-cache"])).toBe(true);
+  it("a full cache check is asked for by the verifyCache option or PFS_VERIFY_CACHE, never by argv", () => {
+    expect(verifyCacheOf(false, {})).toBe(false);
+    expect(verifyCacheOf(true, {})).toBe(true);
+    expect(verifyCacheOf(false, { PFS_VERIFY_CACHE: "1" })).toBe(true);
+    expect(verifyCacheOf(false, { PFS_VERIFY_CACHE: "yes" })).toBe(true);
+    expect(verifyCacheOf(false, { PFS_VERIFY_CACHE: "0" })).toBe(false);
+    const before = process.env.PFS_VERIFY_CACHE;
+    try {
+      process.env.PFS_VERIFY_CACHE = "1";
+      expect(syncOptionsOf(validate({ bookId: "python-book" }), "/site", "/site/.c").verifyCache).toBe(true);
+      delete process.env.PFS_VERIFY_CACHE;
+      expect(syncOptionsOf(validate({ bookId: "python-book" }), "/site", "/site/.c").verifyCache).toBe(false);
+    } finally {
+      if (before === undefined) delete process.env.PFS_VERIFY_CACHE;
+      else process.env.PFS_VERIFY_CACHE = before;
+    }
   });
 });
 

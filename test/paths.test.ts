@@ -4,7 +4,7 @@ import { assertAgentId, assertBookId, assertUserId, isModeratelyRestrictive, par
 import { PfsError } from "../src/errors/index.js";
 import { types as knownTypes } from "mime-types";
 import { docsToBookPath } from "../src/books/layout.js";
-import { IMPORTED_EXTENSIONS, mimeTypeOf } from "../src/paths/media-types.js";
+import { IMPORTED_EXTENSIONS, importFamilyOf, mimeTypeOf } from "../src/paths/media-types.js";
 import { ACCEPTED_PATHS, HOSTILE_PATHS } from "./support/hostile-paths.js";
 
 function codeOf(fn: () => unknown): string | undefined {
@@ -138,6 +138,15 @@ describe("media types (one table for import, validate and the servers)", () => {
     const served = Object.fromEntries(accepted.map((ext) => [ext, mimeTypeOf(`static/img/a.${ext}`)]));
     expect(Object.entries(served).filter(([, type]) => type === "application/octet-stream")).toEqual([]);
     expect(served).toMatchObject({ bmp: "image/bmp", tiff: "image/tiff", BMP: "image/bmp", pptx: "application/vnd.openxmlformats-officedocument.presentationml.presentation" });
+  });
+
+  it("every imported extension is a valid asset path in its family folder and served with its own type", () => {
+    for (const ext of IMPORTED_EXTENSIONS) {
+      const family = importFamilyOf(`a.${ext}`)!;
+      const parsed = parsePath(`static/${family}/a.${ext.toUpperCase()}`);
+      expect(parsed).toMatchObject({ kind: "asset", assetFamily: family, extension: ext });
+      expect(mimeTypeOf(parsed.path), ext).not.toBe("application/octet-stream");
+    }
   });
 
   it("refuses an unknown extension on import and serves it as application/octet-stream", () => {

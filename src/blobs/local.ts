@@ -15,8 +15,8 @@ function storageError(op: string, key: string, err: unknown): PfsError {
 }
 
 /** Overlays are private: folders this store creates are 0700 and files 0600 (the umask can only remove bits). */
-export const PRIVATE_DIR = { recursive: true, mode: 0o700 } as const;
-export const PRIVATE_FILE = 0o600;
+const PRIVATE_DIR = { recursive: true, mode: 0o700 } as const;
+const PRIVATE_FILE = 0o600;
 const PRIVATE_MODES = { fileMode: PRIVATE_FILE, dirMode: PRIVATE_DIR.mode };
 
 /** Objects as files in a folder. Writes go to a temp file and are renamed into place (atomic). */

@@ -18,79 +18,23 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { PfsError, isPfsError } from "../errors/index.js";
+import { PfsError } from "../errors/index.js";
 import { TEMP_PREFIX } from "./keys.js";
-import { DEFAULT_RETRY_POLICY, httpStatusOf, sdkRetryStrategy, type RetryPolicy } from "./retry.js";
+import { httpStatusOf } from "./retry.js";
 import type { IncompleteUpload, ObjectInfo, ObjectStorage, S3StorageConfig } from "./types.js";
+import { createS3Client, describeEndpoint, normalizePrefix, type S3Hooks, type S3Tuning } from "./s3-client.js";
+import { isNotFound, s3Failure } from "./s3-errors.js";
+
+// Re-exported: tests, benchmarks and blobs/index.ts import these from here.
+export { defaultForcePathStyle, describeEndpoint, normalizePrefix, type S3Hooks, type S3Tuning } from "./s3-client.js";
 
 /** Multipart parts: equal-sized (R2 requires it), above S3's 5 MiB minimum. */
 export const PART_SIZE = 8 * 1024 * 1024;
 /** Parts in flight at once: memory for a stream upload is about PART_SIZE × (QUEUE_SIZE + 1). */
-export const QUEUE_SIZE = 2;
-const DEFAULT_TIMEOUT_MS = 30_000;
-/**
- * Kept-alive connections per client: at least the highest fetch concurrency a caller may ask for (the
- * plugin's `concurrency` goes up to 256), so parallel GETs reuse warm connections instead of queueing
- * behind the SDK's default of 50 or paying a new TCP/TLS handshake each.
- */
-export const MAX_SOCKETS = 256;
-
-export interface S3Hooks {
-  onRetry?: (operation: string) => void;
-}
-
-/** Knobs for tests and benchmarks; the defaults are what production uses. */
-export interface S3Tuning {
-  retry?: Partial<RetryPolicy>;
-  /** Keys per ListObjectsV2 page (default 1000, S3's maximum). */
-  listPageSize?: number;
-}
-
-/** Keys under a prefix: "" or "a/b/" (no leading slash, one trailing slash). */
-export function normalizePrefix(prefix: string | undefined): string {
-  const trimmed = (prefix ?? "").replace(/^\/+|\/+$/g, "");
-  return trimmed ? `${trimmed}/` : "";
-}
-
-/** Path-style is what local servers need and R2 accepts; AWS itself prefers virtual hosts. */
-export function defaultForcePathStyle(endpoint: string | undefined): boolean {
-  return endpoint !== undefined;
-}
-
-/**
- * The SDK's notice (on Node < 22, at the first client) is about SDK releases after January 2027; this
- * package pins an exact SDK version that supports Node 20 (DESIGN 7), so for it the notice is noise in every
- * build and command. The SDK's documented switch is honoured as set; unset, it is set here.
- */
-function silenceNodeVersionNotice(): void {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-}
-
-/** An endpoint for messages: scheme, host and path, never user info or query. */
-export function describeEndpoint(endpoint: string | undefined): string {
-  if (!endpoint) return "AWS S3";
-  try {
-    const u = new URL(endpoint);
-    return `${u.protocol}//${u.host}${u.pathname === "/" ? "" : u.pathname}`;
-  } catch {
-    return "(unparseable endpoint)";
-  }
-}
+const QUEUE_SIZE = 2;
 
 function encodeKeyPath(key: string): string {
   return key.split("/").map(encodeURIComponent).join("/");
-}
-
-interface SdkErrorLike {
-  name?: string;
-  Code?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number; requestId?: string; attempts?: number };
-}
-
-function isNotFound(err: unknown): boolean {
-  const e = err as SdkErrorLike;
-  return httpStatusOf(err) === 404 && e?.name !== "NoSuchBucket" && e?.Code !== "NoSuchBucket";
 }
 
 export class S3ObjectStorage implements ObjectStorage {
@@ -105,71 +49,20 @@ export class S3ObjectStorage implements ObjectStorage {
   private readonly listPageSize: number;
 
   constructor(config: S3StorageConfig, hooks: S3Hooks = {}, tuning: S3Tuning = {}) {
-    const policy = tuning.retry ?? {};
     this.listPageSize = tuning.listPageSize ?? 1000;
     this.bucket = config.bucket;
     this.prefix = normalizePrefix(config.prefix);
     this.description = `S3 bucket "${config.bucket}" at ${describeEndpoint(config.endpoint)}${this.prefix ? ` under "${this.prefix}"` : ""}`;
     this.secrets = [config.accessKeyId, config.secretAccessKey].filter((s): s is string => typeof s === "string" && s.length >= 4);
-    const timeout = config.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const retryPolicy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...policy, maxAttempts: config.maxAttempts ?? policy.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts };
-    silenceNodeVersionNotice();
-    this.client = new S3Client({
-      region: config.region || "auto",
-      endpoint: config.endpoint,
-      forcePathStyle: config.forcePathStyle ?? defaultForcePathStyle(config.endpoint),
-      credentials:
-        config.accessKeyId && config.secretAccessKey ? { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey } : undefined,
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-      maxAttempts: retryPolicy.maxAttempts,
-      retryStrategy: sdkRetryStrategy(retryPolicy, hooks.onRetry, () => this.command.getStore() ?? "unknown"),
-      // requestTimeout: until the response starts; socketTimeout: a stalled body in either direction.
-      requestHandler: {
-        connectionTimeout: Math.min(timeout, 10_000),
-        requestTimeout: timeout,
-        socketTimeout: timeout,
-        throwOnRequestTimeout: true,
-        httpAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
-        httpsAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
-      },
-    });
-    this.client.middlewareStack.add(
-      (next, context) => (args) => this.command.run(String(context.commandName ?? "unknown").replace(/Command$/, ""), () => next(args)),
-      { step: "initialize", name: "pfsOperationName" },
-    );
+    this.client = createS3Client(config, hooks, tuning, this.command);
   }
 
   private full(key: string): string {
     return this.prefix + key;
   }
 
-  /** Removes anything that looks like key material from server-provided text. */
-  private redact(text: string): string {
-    let out = text;
-    for (const s of this.secrets) out = out.split(s).join("***");
-    return out;
-  }
-
-  /**
-   * A PfsError for a failed request. The raw SDK error is not attached as `cause`: servers echo
-   * request details (string to sign, key ids) into error fields, and errors end up in logs.
-   */
   private failure(op: string, key: string, err: unknown): PfsError {
-    if (isPfsError(err)) return err;
-    const e = (err ?? {}) as SdkErrorLike & { code?: string };
-    const status = httpStatusOf(err);
-    const named = e.Code ?? e.name ?? e.code;
-    const s3Code = named && named !== "Unknown" && named !== "Error" ? named : status ? `HTTP${status}` : "NetworkError";
-    const attempts = e.$metadata?.attempts;
-    const details = { key, status, s3Code, requestId: e.$metadata?.requestId, attempts };
-    let hint = "";
-    if (status === 401 || status === 403) hint = " The credentials were refused: check the access key id and secret (PFS_S3_ACCESS_KEY_ID / PFS_S3_SECRET_ACCESS_KEY) and the token's permissions on the bucket.";
-    else if (s3Code === "NoSuchBucket") hint = " The bucket does not exist: create it or fix PFS_S3_BUCKET.";
-    const what = `${s3Code}${status ? ` (HTTP ${status})` : ""}${attempts && attempts > 1 ? ` after ${attempts} attempts` : ""}`;
-    const raw = typeof e.message === "string" ? this.redact(e.message).slice(0, 300).replace(/[.\s]+$/, "") : "";
-    const message = raw && raw !== named && raw !== "UnknownError" ? `: ${raw}` : "";
-    return new PfsError("STORAGE_UNAVAILABLE", `${this.description} could not ${op} "${key}": ${what}${message}.${hint}`, details);
+    return s3Failure({ description: this.description, secrets: this.secrets }, op, key, err);
   }
 
   async head(key: string): Promise<ObjectInfo | null> {

@@ -52,24 +52,4 @@ export interface ObjectStorage {
   close(): Promise<void>;
 }
 
-export interface LocalStorageConfig {
-  kind: "local";
-  dir: string;
-}
-
-export interface S3StorageConfig {
-  kind: "s3";
-  bucket: string;
-  endpoint?: string;
-  region?: string;
-  prefix?: string;
-  accessKeyId?: string;
-  secretAccessKey?: string;
-  forcePathStyle?: boolean;
-  /** Per-request timeout in ms (default 30 s). */
-  requestTimeoutMs?: number;
-  /** Attempts for a transient failure, first included (default 5). */
-  maxAttempts?: number;
-}
-
-export type StorageConfig = LocalStorageConfig | S3StorageConfig;
+export type { LocalStorageConfig, S3StorageConfig, StorageConfig } from "./storage-config.js";

@@ -1,6 +1,6 @@
 /** What every command shares: opening the store from global options, printing, and error handling. */
 import type { Command } from "commander";
-import { openStore, type Store } from "../store/store.js";
+import { withStore as withOpenStore, type Store } from "../store/store.js";
 import type { StoreOptions } from "../store/config.js";
 import { isPfsError, PfsError } from "../errors/index.js";
 import { describeHolder } from "../journal/lock-file.js";
@@ -46,12 +46,7 @@ export function globals(cmd: Command): GlobalOptions {
  */
 export async function withStore<T>(cmd: Command, fn: (store: Store, g: GlobalOptions) => Promise<T>, opts: { create?: boolean } = {}): Promise<T> {
   const g = globals(cmd);
-  const store = await openStore({ ...storeOptions(g), mustExist: !opts.create });
-  try {
-    return await fn(store, g);
-  } finally {
-    await store.close();
-  }
+  return withOpenStore({ ...storeOptions(g), mustExist: !opts.create }, (store) => fn(store, g));
 }
 
 let printedJson = false;
@@ -64,7 +59,7 @@ export function printJson(value: unknown): void {
 /** Exit codes, documented in `pfs --help`. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, conflict: 3 } as const;
 
-export function exitCodeFor(err: unknown): number {
+function exitCodeFor(err: unknown): number {
   if (isPfsError(err, "CONFLICT") || isPfsError(err, "HASH_REQUIRED")) return EXIT.conflict;
   if (isPfsError(err, "INVALID_ARGUMENT")) return EXIT.usage;
   return EXIT.failed;

@@ -182,11 +182,6 @@ export function planDelta(desired: DesiredState, previous: Pick<CacheManifest, "
   return { write: write.sort(), remove: remove.sort(), newObjects, dropObjects: dropObjects.sort() };
 }
 
-/** `docusaurus build` passes no unknown flags to plugins: CI asks for a full cache check with PFS_VERIFY_CACHE=1. */
-export function verifyCacheRequested(env: NodeJS.ProcessEnv, argv: readonly string[]): boolean {
-  return /^(1|true|yes)$/i.test(env.PFS_VERIFY_CACHE ?? "") || argv.includes("--verify-cache");
-}
-
 /** What one load does to the cache: objects to check or fetch, view files to write and remove, objects to drop. */
 export interface CacheWork {
   /** Objects the load needs on disk (hash → size). */

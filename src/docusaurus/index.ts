@@ -14,7 +14,7 @@ import type { LoadContext, Plugin } from "@docusaurus/types";
 import type { LoadedContent as DocsContent, PluginOptions as DocsPluginOptions } from "@docusaurus/plugin-content-docs";
 import { loadDocsPluginModule } from "./docs-module.js";
 import { RELOAD_TRIGGER_FILE, SIDEBARS_FILE, STATIC_DIR, USER_VIEWS_DIR, VIEW_DIR } from "./cache-layout.js";
-import { type PanaversityPluginOptions, type PluginOptions } from "./options.js";
+import { verifyCacheOf, type PanaversityPluginOptions, type PluginOptions } from "./options.js";
 import { formatLoadLine, pluginMetrics, recordLoad } from "./report.js";
 import remarkStaticLinks from "./remark-static-links.js";
 import remarkSafeOverlay from "./remark-safe-overlay.js";
@@ -104,7 +104,7 @@ export function syncOptionsOf(options: PanaversityPluginOptions, siteDir: string
     concurrency: options.concurrency,
     offline: options.offline,
     fetchAttempts: options.fetchAttempts,
-    verifyCache: options.verifyCache,
+    verifyCache: verifyCacheOf(options.verifyCache, process.env),
     overlayComponents: options.overlayComponents,
     warn: (message) => logger.warn(message),
   };

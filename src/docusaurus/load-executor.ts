@@ -21,7 +21,6 @@ import {
   planFullWork,
   planObjects,
   touchedObjects,
-  verifyCacheRequested,
   viewsKey,
   viewsOf,
   type CacheManifest,
@@ -91,7 +90,7 @@ export async function runLoad(source: SourceSession, opts: SyncOptions, started:
   // A load that stopped half-way left this marker: what it touched is known only to a full check.
   const interrupted = (await statOrNull(join(cacheDir, LOAD_MARKER_FILE))) !== null;
   const { mode, plan, base, io } = await readJournal(source, opts, previous);
-  const mustCheck = mode === "snapshot" || !previous || interrupted || opts.verifyCache === true || verifyCacheRequested(process.env, process.argv);
+  const mustCheck = mode === "snapshot" || !previous || interrupted || opts.verifyCache === true;
   const fingerprint = loadFingerprint(plan.manifestHash, plan.overlays);
   remember(plan.manifestHash);
   const stat: Stat = (verified, s) => ({ bookId: opts.bookId, manifestHash: plan.manifestHash, ...s, ms: Date.now() - started, offline: false, mode, verified, journal: io });

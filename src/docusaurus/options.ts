@@ -7,6 +7,7 @@ import type { OptionValidationContext } from "@docusaurus/types";
 import type { PluginOptions as DocsPluginOptions } from "@docusaurus/plugin-content-docs";
 import { BOOK_ID_PATTERN, USER_ID_PATTERN } from "../paths/index.js";
 import type { StorageConfig } from "../store/config.js";
+import { STORAGE_FIELDS, storageFields, type StorageKind } from "../blobs/storage-config.js";
 import { COMPONENT_NAME } from "../books/safe-html.js";
 import { loadDocsPluginModule } from "./docs-module.js";
 import { VIEW_DIR } from "./cache-layout.js";
@@ -90,21 +91,29 @@ const userId = Joi.string()
   .pattern(USER_ID_PATTERN)
   .messages({ "string.pattern.base": '{#label} must be a user id: 1-64 letters, digits, "_" and "-", starting with a letter or digit' });
 
-const storageSchema = Joi.alternatives().try(
-  Joi.object({ kind: Joi.string().valid("local").required(), dir: Joi.string().required() }),
-  Joi.object({
-    kind: Joi.string().valid("s3").required(),
-    bucket: Joi.string().required(),
-    endpoint: Joi.string(),
-    region: Joi.string(),
-    prefix: Joi.string().allow(""),
-    accessKeyId: Joi.string(),
-    secretAccessKey: Joi.string(),
-    forcePathStyle: Joi.boolean(),
-    requestTimeoutMs: Joi.number().integer().min(1),
-    maxAttempts: Joi.number().integer().min(1),
-  }),
-);
+type JoiSchema = ReturnType<typeof Joi.any>;
+
+/** One storage kind's Joi object, derived from the storage table (blobs/storage-config.ts) like the env parsing. */
+function storageKindSchema(kind: StorageKind) {
+  const keys: Record<string, JoiSchema> = { kind: Joi.string().valid(kind).required() };
+  for (const [name, spec] of storageFields(kind)) {
+    let field: JoiSchema =
+      spec.type === "string"
+        ? spec.allowEmpty ? Joi.string().allow("") : Joi.string()
+        : spec.type === "boolean"
+          ? Joi.boolean()
+          : Joi.number().integer().min(spec.min ?? 0);
+    if (spec.required) field = field.required();
+    keys[name] = field;
+  }
+  return Joi.object(keys);
+}
+
+const STORAGE_KINDS = Object.keys(STORAGE_FIELDS) as StorageKind[];
+const storageSchema = Joi.alternatives().conditional(".kind", {
+  switch: STORAGE_KINDS.map((kind) => ({ is: kind, then: storageKindSchema(kind) })),
+  otherwise: Joi.object({ kind: Joi.string().valid(...STORAGE_KINDS).required() }).unknown(),
+});
 
 /** Our own keys; `id` is appended by Docusaurus' normalizePluginOptions. */
 export const OWN_OPTIONS_SCHEMA = Joi.object<PanaversityPluginOptions>({
@@ -177,6 +186,14 @@ export function validateOptions({ validate, options }: OptionValidationContext<O
     options: { ...docs, id: ours.id, path: docsContentPath(ours.cacheDir), routeBasePath: ours.routeBasePath } as never,
   }) as DocsPluginOptions;
   return { ...ours, docs: docsOptions };
+}
+
+/**
+ * `verifyCache`, or PFS_VERIFY_CACHE=1 (true, yes) in the environment: Docusaurus' CLI passes no unknown
+ * flags to plugins, so CI asks for a full cache check this way without editing the site config.
+ */
+export function verifyCacheOf(option: boolean, env: NodeJS.ProcessEnv): boolean {
+  return option || /^(1|true|yes)$/i.test(env.PFS_VERIFY_CACHE ?? "");
 }
 
 /** The docs plugin's content folder, relative to the site (or absolute when cacheDir is). */

@@ -30,7 +30,7 @@ export interface SyncOptions {
   fetchAttempts: number;
   /**
    * Check every cached file (stat, and re-hash what changed since it was written) instead of only the
-   * ones the plan touches. Also on with PFS_VERIFY_CACHE=1, and always when the manifest is missing.
+   * ones the plan touches. Always on when the manifest is missing; the plugin also turns it on for PFS_VERIFY_CACHE=1.
    */
   verifyCache?: boolean;
   /** "snapshot" ignores the cache's manifest hash and reads the whole file list (benchmarks compare the two). */

@@ -1,7 +1,9 @@
 /**
  * The one table of file extensions a book's assets may have: which `static/<family>/` folder an imported
  * file goes to and the media type the servers answer with. Import, validate and the servers all read it,
- * so an extension import accepts can never be served as `application/octet-stream`. Pure.
+ * so an extension import accepts can never be served as `application/octet-stream`. Pure. Kept by hand
+ * rather than built on `mime-types`: the import family is ours anyway, and mime-db's choices for some of
+ * these (ico, flac) differ from the types served (the tests use mime-db only as a list of candidates).
  */
 export type ImportFamily = "img" | "videos" | "audio" | "slides";
 

@@ -55,7 +55,7 @@ async function readAnchor(ctx: StoreContext, bookId: string, seq: number, key: s
 }
 
 /** A book without any anchor is a finding (with a key) once its oldest entry is older than this. */
-export function noAnchorGraceMs(intervalMs: number): number {
+function noAnchorGraceMs(intervalMs: number): number {
   return Math.max(5 * 60_000, 10 * intervalMs);
 }
 
@@ -95,7 +95,7 @@ async function walkAnchors(ctx: StoreContext, book: string, seqs: number[], chai
   return walk;
 }
 
-export function forgedMessage(sig: SignatureCheck, what: string, keyId: string | null): string {
+function forgedMessage(sig: SignatureCheck, what: string, keyId: string | null): string {
   if (sig === "unsigned") return `${what} is not signed although an audit key is configured: it was planted (or written before signing was turned on)`;
   if (sig === "bad-hmac") return `${what} does not verify with audit key ${keyId}: it was forged or altered`;
   return `${what} names audit key ${keyId}, which is neither the current key nor in PFS_AUDIT_KEYS_PREVIOUS`;

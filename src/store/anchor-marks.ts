@@ -13,8 +13,8 @@ import { BOOK_ID_PATTERN } from "../paths/index.js";
 import type { StoreContext } from "./context.js";
 import { ANCHORS_PREFIX, auditKeyId, checkHmac, hmacHex, parseAnchorKey, type SignatureCheck } from "./anchors.js";
 
-export const HEAD_FORMAT = "pfs-anchor-head-v1";
-export const INDEX_FORMAT = "pfs-anchor-books-v1";
+const HEAD_FORMAT = "pfs-anchor-head-v1";
+const INDEX_FORMAT = "pfs-anchor-books-v1";
 export const BOOK_INDEX_KEY = `${ANCHORS_PREFIX}_books.json`;
 
 export interface HeadRecord {
@@ -49,11 +49,11 @@ function sign<T extends { keyId: string | null }>(record: T, textOf: (r: T) => s
   return { ...withKey, hmac: key === null ? null : hmacHex(key, textOf(withKey)) };
 }
 
-export function makeHeadRecord(head: { bookId: string; seq: number; entryHash: string }, at: Date, key: string | null): HeadRecord {
+function makeHeadRecord(head: { bookId: string; seq: number; entryHash: string }, at: Date, key: string | null): HeadRecord {
   return sign({ format: HEAD_FORMAT, ...head, at: at.toISOString(), keyId: null } as const, headText, key);
 }
 
-export function makeBookIndex(books: Iterable<string>, at: Date, key: string | null): BookIndex {
+function makeBookIndex(books: Iterable<string>, at: Date, key: string | null): BookIndex {
   return sign({ format: INDEX_FORMAT, books: [...new Set(books)].sort(), at: at.toISOString(), keyId: null } as const, indexText, key);
 }
 

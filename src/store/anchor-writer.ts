@@ -111,7 +111,7 @@ async function isV2Anchor(ctx: StoreContext, bookId: string, seq: number | null)
  * A head record that was tampered with (untrusted, or deleted while v2 anchors exist) is never
  * rewritten: that would launder the evidence verify reports.
  */
-export async function writeAnchor(ctx: StoreContext, bookId: string): Promise<boolean> {
+async function writeAnchor(ctx: StoreContext, bookId: string): Promise<boolean> {
   const state = await ctx.journal.db.transaction(
     async (tx) => {
       const head = await getBookHead(tx, bookId);

@@ -9,7 +9,7 @@ import { BASE_USER, BOOK_ID_PATTERN } from "../paths/index.js";
 import { BOOK_REMOVED, type ChainEntry } from "../journal/audit-chain.js";
 import { manifestHash } from "./manifest.js";
 
-export const ANCHOR_FORMAT_V1 = "pfs-anchor-v1";
+const ANCHOR_FORMAT_V1 = "pfs-anchor-v1";
 /** v2 adds `prevSeq`: a signed link to the book's previous anchor, so a deleted anchor below the newest is a gap. */
 export const ANCHOR_FORMAT = "pfs-anchor-v2";
 export const ANCHORS_PREFIX = "anchors/";

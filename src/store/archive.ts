@@ -18,10 +18,20 @@ import { join } from "node:path";
 import { Readable, type PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ZipFile } from "yazl";
-import { PfsError, isPfsError } from "../errors/index.js";
+import { isPfsError } from "../errors/index.js";
 import { HashingStream } from "../hashing/index.js";
-import { assertBookId, assertUserId, parsePath } from "../paths/index.js";
-import { compareBytes } from "./manifest.js";
+import { parsePath } from "../paths/index.js";
+import {
+  ERRORS_ENTRY,
+  MANIFEST_ENTRY,
+  archiveFiles,
+  assertArchiveInput,
+  publicArchiveMessage,
+  type ArchiveError,
+  type ArchiveInput,
+  type ArchiveStream,
+  type ArchiveSummary,
+} from "./archive-plan.js";
 import { readAhead } from "./read-ahead.js";
 import { useNativeCrc32ForYazl } from "./native-crc.js";
 import { integrityError, snapshotOp, verifiedBuffer, type Snapshot } from "./reads.js";
@@ -30,60 +40,15 @@ import { SPOOL_BUDGET, type ByteBudget } from "./spool-budget.js";
 
 useNativeCrc32ForYazl();
 
-export type ArchiveScope = "content" | "assets" | "all";
-const SCOPES: readonly ArchiveScope[] = ["content", "assets", "all"];
-
-export interface ArchiveInput {
-  bookId: string;
-  scope: ArchiveScope;
-  /** The book as this user sees it: their overlays replace base files. Absent: base only. */
-  userId?: string;
-  /** Time budget in ms from the call; when spent, the archive ends early with manifest.json. */
-  deadlineMs?: number;
-  /** Continue a cut-short archive: only paths after this one (byte order). */
-  resumeAfter?: string;
-}
-
-export interface ArchiveError {
-  path: string;
-  hash: string;
-  code: string;
-  message: string;
-}
-
-export interface ArchiveSummary {
-  bookId: string;
-  scope: ArchiveScope;
-  userId?: string;
-  manifestHash: string;
-  seq: number;
-  /** "complete": every file in scope was handled (some may be in errors); "deadline": resume with resumeAfter. */
-  status: "complete" | "deadline" | "aborted";
-  files: number;
-  bytes: number;
-  errors: ArchiveError[];
-  resumeAfter: string | null;
-}
-
-/** The archive's bytes; `summary` settles when the stream has been fully written (or fails/aborts). */
-export type ArchiveStream = Readable & { summary: Promise<ArchiveSummary> };
-
-/**
- * Pure: the message an archive's errors carry. Whoever downloads an archive sees it, so it names
- * nothing of the server (bucket, endpoint, key prefix, folder, driver text): the book path and the
- * code say which file and what kind of failure; the operator's logs and metrics have the rest.
- */
-export function publicArchiveMessage(code: string, integrity: "missing" | "corrupt"): string {
-  if (code === "INTEGRITY_ERROR") {
-    return integrity === "missing" ? "The stored object for this file is missing." : "The stored object for this file is corrupt: its bytes do not match the journal.";
-  }
-  if (code === "STORAGE_UNAVAILABLE") return "Object storage could not be read; try again later.";
-  return "This file could not be read.";
-}
-
-/** Names of the archive's own entries; book paths start with content/ or static/, so they never clash. */
-export const ERRORS_ENTRY = "errors.json";
-export const MANIFEST_ENTRY = "manifest.json";
+export {
+  ERRORS_ENTRY,
+  MANIFEST_ENTRY,
+  type ArchiveError,
+  type ArchiveInput,
+  type ArchiveScope,
+  type ArchiveStream,
+  type ArchiveSummary,
+} from "./archive-plan.js";
 
 export interface ArchiveTuning {
   /** Objects up to this size are checked in memory, larger ones spooled to disk. */
@@ -95,7 +60,7 @@ export interface ArchiveTuning {
   spool?: ByteBudget;
 }
 
-export const DEFAULT_TUNING: ArchiveTuning = { bufferLimit: 8 * 1024 * 1024, readAheadItems: 4, readAheadBytes: 16 * 1024 * 1024 };
+const DEFAULT_TUNING: ArchiveTuning = { bufferLimit: 8 * 1024 * 1024, readAheadItems: 4, readAheadBytes: 16 * 1024 * 1024 };
 
 /** A fixed date keeps archives of one manifest byte-identical (cacheable by manifest hash). */
 const ENTRY_MTIME = new Date(Date.UTC(2000, 0, 1));
@@ -103,31 +68,6 @@ const CHUNK = 64 * 1024;
 
 type FileOf = Snapshot["files"][number];
 type Loaded = { kind: "buffer"; data: Buffer } | { kind: "file"; file: string; release: () => void } | { kind: "error"; code: string; message: string };
-
-export function inScope(path: string, scope: ArchiveScope): boolean {
-  if (scope === "all") return true;
-  const isAsset = parsePath(path).kind === "asset";
-  return scope === "assets" ? isAsset : !isAsset;
-}
-
-/** The files an archive covers, in byte order, after `resumeAfter`. Pure. */
-export function archiveFiles<T extends { path: string }>(files: readonly T[], scope: ArchiveScope, resumeAfter?: string): T[] {
-  return files
-    .filter((f) => inScope(f.path, scope) && (resumeAfter === undefined || compareBytes(f.path, resumeAfter) > 0))
-    .sort((a, b) => compareBytes(a.path, b.path));
-}
-
-function assertArchiveInput(input: ArchiveInput): void {
-  assertBookId(input.bookId);
-  assertUserId(input.userId);
-  if (!SCOPES.includes(input.scope)) throw new PfsError("INVALID_ARGUMENT", `scope must be one of ${SCOPES.join(", ")}; got ${JSON.stringify(input.scope)}.`);
-  if (input.deadlineMs !== undefined && !(typeof input.deadlineMs === "number" && input.deadlineMs >= 0)) {
-    throw new PfsError("INVALID_ARGUMENT", "deadlineMs must be a number of milliseconds (0 or more).");
-  }
-  if (input.resumeAfter !== undefined && (typeof input.resumeAfter !== "string" || input.resumeAfter === "")) {
-    throw new PfsError("INVALID_ARGUMENT", "resumeAfter must be a path (the resume_after of a previous archive).");
-  }
-}
 
 /** Serves a buffer in small chunks so backpressure applies inside one entry too. */
 function bufferStream(data: Buffer): Readable {

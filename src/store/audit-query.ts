@@ -31,7 +31,7 @@ export interface AuditPage {
 }
 
 /** Bounds on a caller's path glob: each wildcard multiplies the work a regular expression may do. */
-export const GLOB_LIMITS = { maxLength: 256, maxWildcards: 8 } as const;
+const GLOB_LIMITS = { maxLength: 256, maxWildcards: 8 } as const;
 
 /**
  * Glob → anchored POSIX regular expression (for PostgreSQL's `~`), in one linear pass. A run of stars
@@ -65,7 +65,7 @@ export function assertGlobBounded(glob: string): void {
   }
 }
 
-export function encodeCursor(id: number): string {
+function encodeCursor(id: number): string {
   return Buffer.from(`audit:${id}`).toString("base64url");
 }
 

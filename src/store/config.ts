@@ -2,11 +2,13 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PfsError } from "../errors/index.js";
-import type { S3StorageConfig, StorageConfig } from "../blobs/types.js";
+import type { StorageConfig } from "../blobs/types.js";
+import { assertStorageConfig, s3ConfigFromEnv } from "../blobs/storage-config.js";
 import { DEFAULT_LOCK_WAIT_MS, type LockHolder } from "../journal/lock-file.js";
 import { parseComponentList } from "../books/safe-html.js";
 
 export type { LocalStorageConfig, S3StorageConfig, StorageConfig } from "../blobs/types.js";
+export { s3ConfigFromEnv } from "../blobs/storage-config.js";
 
 
 export interface SizeLimits {
@@ -70,7 +72,7 @@ export interface ResolvedStoreConfig {
   readOnly: boolean;
 }
 
-export const DEFAULT_ANCHOR_INTERVAL_MS = 1000;
+const DEFAULT_ANCHOR_INTERVAL_MS = 1000;
 
 function resolveAnchors(opt: StoreOptions["anchors"]): ResolvedStoreConfig["anchors"] {
   if (opt === false) return null;
@@ -92,32 +94,14 @@ function resolveOverlayComponents(opt: StoreOptions["overlayComponents"], env: E
   return parsed.components;
 }
 
-export const DEFAULT_LIMITS: SizeLimits = { markdownBytes: 5 * 1024 * 1024, assetBytes: 500 * 1024 * 1024 };
+const DEFAULT_LIMITS: SizeLimits = { markdownBytes: 5 * 1024 * 1024, assetBytes: 500 * 1024 * 1024 };
 
 type Env = Record<string, string | undefined>;
-
-export function s3ConfigFromEnv(env: Env): S3StorageConfig | undefined {
-  const bucket = env.PFS_S3_BUCKET;
-  if (!bucket) return undefined;
-  const forcePathStyle = env.PFS_S3_FORCE_PATH_STYLE;
-  return {
-    kind: "s3",
-    bucket,
-    endpoint: env.PFS_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL,
-    region: env.PFS_S3_REGION ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
-    prefix: env.PFS_S3_PREFIX,
-    accessKeyId: env.PFS_S3_ACCESS_KEY_ID ?? env.AWS_ACCESS_KEY_ID,
-    secretAccessKey: env.PFS_S3_SECRET_ACCESS_KEY ?? env.AWS_SECRET_ACCESS_KEY,
-    forcePathStyle: forcePathStyle === undefined ? undefined : forcePathStyle === "true" || forcePathStyle === "1",
-  };
-}
 
 export function resolveStoreConfig(opts: StoreOptions = {}, env: Env = process.env): ResolvedStoreConfig {
   const dataDir = resolve(opts.dataDir ?? env.PFS_DATA_DIR ?? ".panaversity");
   const storage = opts.storage ?? s3ConfigFromEnv(env) ?? { kind: "local", dir: join(dataDir, "objects") };
-  if (storage.kind === "s3" && !storage.bucket) {
-    throw new PfsError("INVALID_ARGUMENT", "S3 storage needs a bucket (storage.bucket or PFS_S3_BUCKET).");
-  }
+  assertStorageConfig(storage);
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   if (opts.lockWaitMs !== undefined && (!Number.isFinite(opts.lockWaitMs) || opts.lockWaitMs < 0)) {
     throw new PfsError("INVALID_ARGUMENT", "lockWaitMs must be a number of milliseconds, 0 or more.");

@@ -24,7 +24,7 @@ export interface OpenedObject {
   size?: number;
 }
 
-export function assertHash(hash: unknown): asserts hash is string {
+function assertHash(hash: unknown): asserts hash is string {
   if (!isSha256Hex(hash)) throw new PfsError("INVALID_ARGUMENT", `An object hash must be a lowercase hex SHA-256 (64 characters); got ${JSON.stringify(String(hash).slice(0, 80))}.`);
 }
 

@@ -63,7 +63,7 @@ export function diffChanges(changes: Iterable<ChangeEntry>, currentHashes: Reado
 }
 
 /** Every current file as added: the plan when the caller holds nothing usable. */
-export function allAdded(current: Iterable<{ path: string; hash: string }>): PlanFile[] {
+function allAdded(current: Iterable<{ path: string; hash: string }>): PlanFile[] {
   return [...current]
     .map((f) => ({ path: f.path, currentHash: f.hash, targetHash: null, change: "added" as const }))
     .sort((a, b) => compareBytes(a.path, b.path));

@@ -84,7 +84,7 @@ function metaOf(row: FileRow): FileMeta {
 }
 
 /** Objects up to this size are read whole and checked before their first byte is handed out. */
-export const VERIFY_BUFFER_LIMIT = 8 * 1024 * 1024;
+const VERIFY_BUFFER_LIMIT = 8 * 1024 * 1024;
 
 function missingObject(ctx: StoreContext, operation: string, row: Pick<FileRow, "path" | "sha256">, err: unknown): never {
   if (isPfsError(err, "NOT_FOUND")) {
@@ -143,7 +143,7 @@ export async function readStream(ctx: StoreContext, input: ReadInput): Promise<F
 }
 
 /** Overlay rows replace base rows of the same path; input must be sorted by path. */
-export function mergeOverlay<T extends { path: string; userId: string }>(rows: T[]): T[] {
+function mergeOverlay<T extends { path: string; userId: string }>(rows: T[]): T[] {
   const byPath = new Map<string, T>();
   for (const row of rows) {
     const seen = byPath.get(row.path);

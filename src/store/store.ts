@@ -236,3 +236,13 @@ export class Store {
 export async function openStore(options: StoreOptions = {}): Promise<Store> {
   return Store.open(options);
 }
+
+/** Opens a store, runs `fn` and always closes it (the CLI's commands and the benchmarks share this). */
+export async function withStore<T>(options: StoreOptions, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(options);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}

@@ -10,11 +10,14 @@ import { HashingStream } from "../hashing/index.js";
 import { assertBookId } from "../paths/index.js";
 import { journalError } from "../journal/db.js";
 import { auditBooks, bookChain, getBookHead, listBooks, listFiles, referencedHashes, type FileRow } from "../journal/queries.js";
-import { BOOK_REMOVED, verifyBookChain, type ChainEntry, type ChainProblem } from "../journal/audit-chain.js";
+import { verifyBookChain, type ChainProblem } from "../journal/audit-chain.js";
 import type { StoreContext } from "./context.js";
 import { DEFAULT_GC_GRACE_SECONDS, gcOp, listTempUploads, type TempUpload } from "./gc.js";
 import { Mirror } from "./mirror.js";
 import { checkAnchors, type AnchorReport } from "./anchor-check.js";
+import { compareJournalWithChain, type JournalAuditProblem } from "./journal-vs-chain.js";
+
+export { compareJournalWithChain, type JournalAuditProblem } from "./journal-vs-chain.js";
 
 export type VerifyPhase = "objects" | "chains" | "orphans" | "mirror";
 
@@ -38,16 +41,6 @@ export interface ObjectProblem extends FileRef {
   kind: "missing" | "corrupt" | "unreadable";
   /** What the stored bytes hash to, for "corrupt". */
   actualHash?: string;
-  message: string;
-}
-
-/** A journal row that disagrees with the last successful audit entry of its file. */
-export interface JournalAuditProblem {
-  bookId: string;
-  path: string;
-  userId: string;
-  journalHash: string | null;
-  auditHash: string | null;
   message: string;
 }
 
@@ -130,77 +123,6 @@ async function checkObjects(ctx: StoreContext, rows: FileRow[], progress: Verify
     progress?.({ phase: "objects", done: ++done, total: byHash.size });
   }
   return { problems, objects: byHash.size };
-}
-
-/** The hash each file's chain says it holds now (last successful entry's new_hash). */
-export function chainHeads(entries: ChainEntry[]): Map<string, ChainHead> {
-  const heads = new Map<string, ChainHead>();
-  for (const e of entries) {
-    if (e.status === "ok" && e.operation === BOOK_REMOVED) heads.clear(); // `pfs books rm`: no file remains
-    if (e.status !== "ok" || e.path === null || (e.operation !== "write" && e.operation !== "delete")) continue;
-    // An "unchanged" write leaves the row (and its written_at/by) as the previous write made it.
-    if (e.mode === "unchanged") continue;
-    heads.set(`${e.path}\u0000${e.userId}`, { path: e.path, userId: e.userId, hash: e.newHash, agentId: e.agentId, at: e.at, bookSeq: e.bookSeq });
-  }
-  return heads;
-}
-
-interface ChainHead {
-  path: string;
-  userId: string;
-  hash: string | null;
-  agentId: string;
-  at: Date;
-  bookSeq: number;
-}
-
-/**
- * Rows written before the write path stored one timestamp in both tables took written_at a moment
- * before the audit entry's `at`, in the same transaction; such a gap (written_at ≤ at < written_at + 1 s)
- * is accepted. Newer rows carry the identical instant.
- */
-const LEGACY_TIME_SKEW_MS = 1000;
-
-/** Pure: why a journal row's agent or time disagrees with its last audit entry, or null. */
-export function rowProvenanceMismatch(row: Pick<FileRow, "writtenBy" | "writtenAt">, head: Pick<ChainHead, "agentId" | "at" | "bookSeq">): string | null {
-  if (row.writtenBy !== head.agentId) {
-    return `the journal row says it was written by ${JSON.stringify(row.writtenBy)} but audit entry #${head.bookSeq} says ${JSON.stringify(head.agentId)}`;
-  }
-  const gap = head.at.getTime() - row.writtenAt.getTime();
-  if (gap < 0 || gap >= LEGACY_TIME_SKEW_MS) {
-    return `the journal row says it was written at ${row.writtenAt.toISOString()} but audit entry #${head.bookSeq} says ${head.at.toISOString()}`;
-  }
-  return null;
-}
-
-/** Pure: journal rows of one book against the heads of its file chains. */
-export function compareJournalWithChain(bookId: string, rows: FileRow[], entries: ChainEntry[]): JournalAuditProblem[] {
-  const heads = chainHeads(entries);
-  const problems: JournalAuditProblem[] = [];
-  const seen = new Set<string>();
-  for (const row of rows) {
-    const key = `${row.path}\u0000${row.userId}`;
-    seen.add(key);
-    const head = heads.get(key);
-    const auditHash = head?.hash ?? null;
-    const provenance = head && auditHash === row.sha256 ? rowProvenanceMismatch(row, head) : null;
-    if (provenance) problems.push({ bookId, path: row.path, userId: row.userId, journalHash: row.sha256, auditHash, message: provenance });
-    if (auditHash !== row.sha256) {
-      problems.push({
-        bookId,
-        path: row.path,
-        userId: row.userId,
-        journalHash: row.sha256,
-        auditHash,
-        message: auditHash === null ? "the journal has a row the audit log never created" : "the journal row differs from the audit log's last write",
-      });
-    }
-  }
-  for (const [key, head] of heads) {
-    if (seen.has(key) || head.hash === null) continue;
-    problems.push({ bookId, path: head.path, userId: head.userId, journalHash: null, auditHash: head.hash, message: "the audit log says this file exists but the journal has no row" });
-  }
-  return problems;
 }
 
 /** One book's chain and head from one snapshot. */

@@ -69,7 +69,7 @@ function summarize(r: VerifyReport, verbose: boolean): string {
 }
 
 /** book:path, and the user only for an overlay (the base is the default and not worth a column). */
-export function auditTarget(e: { bookId: string; path: string | null; userId: string }): string {
+function auditTarget(e: { bookId: string; path: string | null; userId: string }): string {
   return `${e.bookId}${e.path === null ? "" : `:${e.path}`}${e.userId === BASE_USER ? "" : ` (user ${e.userId})`}`;
 }
 
