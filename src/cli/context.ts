@@ -1,6 +1,6 @@
 /** What every command shares: opening the store from global options, printing, and error handling. */
 import type { Command } from "commander";
-import { withStore as withOpenStore, type Store } from "../store/store.js";
+import type { Store } from "../store/store.js";
 import type { StoreOptions } from "../store/config.js";
 import { isPfsError, PfsError } from "../errors/index.js";
 import { describeHolder } from "../journal/lock-file.js";
@@ -46,6 +46,8 @@ export function globals(cmd: Command): GlobalOptions {
  */
 export async function withStore<T>(cmd: Command, fn: (store: Store, g: GlobalOptions) => Promise<T>, opts: { create?: boolean } = {}): Promise<T> {
   const g = globals(cmd);
+  // The store's modules load when a command opens one: `--help`, `token` and folder-only commands start without them.
+  const { withStore: withOpenStore } = await import("../store/store.js");
   return withOpenStore({ ...storeOptions(g), mustExist: !opts.create }, (store) => fn(store, g));
 }
 

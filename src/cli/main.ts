@@ -26,7 +26,7 @@ const program = new Command()
   .option("--storage-dir <dir>", "local object folder (default: S3 from $PFS_S3_* if set, else <data-dir>/objects)")
   .option("--mirror <mode>", "the public mirror is on (assets | all): writes update it, verify checks it, repair rebuilds it")
   .option("--overlay-components <names>", "components an overlay may use, comma-separated (default: $PFS_OVERLAY_COMPONENTS); overlays are otherwise plain markdown")
-  .option("--wait <seconds>", "embedded journal: how long to wait while another process holds it (default 15)")
+  .option("--wait <seconds>", "embedded journal: how long to wait while another process holds it (default 60)")
   .option("--json", "machine-readable output: one JSON document on stdout (errors as {\"error\": {code, message}})")
   .showHelpAfterError()
   .addHelpText(
