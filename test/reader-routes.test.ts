@@ -13,7 +13,8 @@ import { checkOrigins, corsFor } from "../src/server/cors.js";
 import { checkOidcOptions, createReaderVerifier, userIdFromClaims, VerifiedTokens } from "../src/server/oidc.js";
 import { applyRows, isReaderPage, OverlayIndexCache } from "../src/server/overlay-index.js";
 import { planRefresh } from "../src/store/overlay-index.js";
-import { RenderCache, renderOverlay } from "../src/server/render-overlay.js";
+import { RENDERER_VERSION, RenderCache, renderOverlay } from "../src/server/render-overlay.js";
+import { ADMONITION_CLASSES } from "../src/server/render-directives.js";
 import { etagMatches, overlayPages } from "../src/server/reader-routes.js";
 import { route } from "../src/server/routes.js";
 import { makeBackend, type BackendInstance } from "./support/backends.js";
@@ -55,6 +56,25 @@ describe("overlay rendering and reader decisions (pure)", () => {
     expect(html).not.toMatch(/<script|<iframe|onerror|onmouseover|javascript:|data:text/i);
     expect(html).toContain("{process.env.SECRET}"); // plain text, never evaluated
     expect(html).toContain("<h1>Hi</h1>");
+  });
+
+  it("renders admonitions as the theme's alerts, keeps other directives as text, and notes a site component instead of dropping it", () => {
+    const md = [
+      ":::tip[Remember **this**]\nInside *tip*.\n:::",
+      ":::note\nPlain note\n:::",
+      'Time 10:30 and :abbr[HTML] here.',
+      '<Quiz id="q1" />',
+      ':::danger{onclick="alert(1)" class="evil" id="x" style="color:red"}\nD\n:::',
+    ].join("\n\n");
+    const { html } = renderOverlay(md);
+    expect(html).toContain('<div class="admonition admonition-tip alert alert--success"><div class="admonitionHeading">Remember <strong>this</strong></div><p>Inside <em>tip</em>.</p></div>');
+    expect(html).toContain('<div class="admonition admonition-note alert alert--secondary"><div class="admonitionHeading">Note</div>');
+    expect(html).toContain("Time 10:30 and :abbr[HTML] here.");
+    expect(html).toContain('<div class="pfs-live-component">Quiz: this part of your page is shown in the built book.</div>');
+    expect(html).toContain('<div class="admonition admonition-danger alert alert--danger">');
+    // Directive attributes never reach the HTML: only the renderer's own class values do.
+    expect(html).not.toMatch(/onclick|evil|style=|id="x"/);
+    for (const m of html.matchAll(/class="([^"]*)"/g)) for (const c of m[1]!.split(" ")) expect(ADMONITION_CLASSES).toContain(c);
   });
 
   it("keeps the render cache bounded by entries and bytes, least recently used out first", () => {
@@ -193,7 +213,7 @@ describe("reader endpoints of pfs serve with OpenID Connect sign-in", () => {
     expect(res.status).toBe(200);
     const body = await json(res);
     expect(body.html).toBe("<h1>Hello</h1>\n<p>Ada's own <em>hello</em>.</p>");
-    expect(res.headers.get("etag")).toBe(`"r1-${body.hash}"`);
+    expect(res.headers.get("etag")).toBe(`"${RENDERER_VERSION}-${body.hash}"`);
     expect((await get(`${list}/${P1}`, token, { "if-none-match": res.headers.get("etag")! })).status).toBe(304);
     for (const path of [P2, P3]) {
       const refused = await get(`${list}/${path}`, token);

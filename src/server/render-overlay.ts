@@ -5,20 +5,29 @@
  * all (remark-parse is plain CommonMark + GFM), and rehype-sanitize (GitHub's schema) removes whatever
  * could still run: event handlers, `javascript:`/`data:` URLs, scripts, iframes, styles. Front matter is
  * stripped; its `title` becomes the page heading when the markdown has no `# heading` of its own.
+ * Admonitions render as the theme's alerts and allowlisted components as a visible note (render-directives.ts).
  * Results are cached by content hash (an LRU bounded by entries and bytes), so many processes can each
  * keep their own cache: the same hash always renders to the same HTML.
  */
 import jsYaml from "js-yaml";
-import rehypeSanitize from "rehype-sanitize";
+import rehypeSanitize, { defaultSchema, type Options as SanitizeSchema } from "rehype-sanitize";
+import remarkDirective from "remark-directive";
 import rehypeStringify from "rehype-stringify";
 import remarkFrontmatter from "remark-frontmatter";
 import remarkGfm from "remark-gfm";
 import remarkParse from "remark-parse";
 import remarkRehype from "remark-rehype";
 import { unified } from "unified";
+import { ADMONITION_CLASSES, remarkLiveDirectives } from "./render-directives.js";
 
 /** Bumped when the rendering changes, so browsers' ETags from an older renderer miss. */
-export const RENDERER_VERSION = "r1";
+export const RENDERER_VERSION = "r2";
+
+/** GitHub's schema, plus the admonition and component-note classes on <div> (those exact values only). */
+const SANITIZE_SCHEMA: SanitizeSchema = {
+  ...defaultSchema,
+  attributes: { ...defaultSchema.attributes, div: [...(defaultSchema.attributes?.div ?? []), ["className", ...ADMONITION_CLASSES] as [string, ...string[]]] },
+};
 
 export interface RenderedOverlay {
   /** The sanitized HTML fragment (no <html>/<body>). */
@@ -66,9 +75,11 @@ const processor = unified()
   .use(remarkParse)
   .use(remarkFrontmatter, ["yaml"])
   .use(remarkGfm)
+  .use(remarkDirective)
+  .use(remarkLiveDirectives)
   .use(remarkTitleHeading)
   .use(remarkRehype) // no allowDangerousHtml: raw HTML never reaches the output
-  .use(rehypeSanitize)
+  .use(rehypeSanitize, SANITIZE_SCHEMA)
   .use(rehypeStringify)
   .freeze();
 
