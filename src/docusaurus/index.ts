@@ -140,36 +140,63 @@ export function generatedFilesRule(generatedFilesDir: string): { test: RegExp; i
  */
 export const SERVER_CHUNK_FILENAME = "assets/js/[name].[contenthash:8].cjs";
 
-export default async function pluginPanaversityFs(context: LoadContext, options: PluginOptions): Promise<Plugin<Content>> {
+/** The cache's folders and files the docs plugin needs before anything is synced (its constructor checks them). */
+async function prepareCache(context: LoadContext, options: PluginOptions) {
   const cacheDir = resolve(context.siteDir, options.cacheDir);
   const viewDir = join(cacheDir, VIEW_DIR);
   const staticDir = join(cacheDir, STATIC_DIR);
   const triggerFile = join(cacheDir, RELOAD_TRIGGER_FILE);
-  // The docs plugin checks that its folder exists in its constructor; the sync fills it later.
   await mkdir(viewDir, { recursive: true });
   await mkdir(staticDir, { recursive: true });
   addStaticDirectory(context.siteConfig, staticDir);
   // The dev server watches this file (it is only ever written when the store changed).
   if (!existsSync(triggerFile)) await writeFileAtomic(triggerFile, "{}\n");
-
   let sidebarPath = options.docs.sidebarPath;
   if (sidebarPath === undefined) {
     sidebarPath = join(cacheDir, SIDEBARS_FILE);
     await writeIfChanged(sidebarPath, JSON.stringify(sidebarsDefinition(options.sidebarId), null, 2) + "\n");
   }
-  // Overlay pages of this load (docs-relative), filled by the sync before anything is compiled.
-  let overlayFiles = new Set<string>();
-  const isOverlay = (relToDocs: string) => relToDocs.startsWith(`${USER_VIEWS_DIR}/`) || overlayFiles.has(relToDocs);
-  const docsOptions: DocsPluginOptions = {
+  return { cacheDir, viewDir, staticDir, triggerFile, sidebarPath };
+}
+
+/** Pure: the embedded docs plugin's options — the site's own, plus the cache's sidebar and our remark plugins first. */
+export function docsPluginOptions(
+  options: PluginOptions,
+  cache: { viewDir: string; staticDir: string; sidebarPath: DocsPluginOptions["sidebarPath"] },
+  isOverlay: (relToDocs: string) => boolean,
+): DocsPluginOptions {
+  return {
     ...options.docs,
-    sidebarPath,
+    sidebarPath: cache.sidebarPath,
     sidebarItemsGenerator: wrapSidebarItemsGenerator(options.docs.sidebarItemsGenerator),
     beforeDefaultRemarkPlugins: [
-      [remarkSafeOverlay, { viewDir, components: options.overlayComponents, isOverlay }],
-      [remarkStaticLinks, { viewDir, staticDir }],
+      [remarkSafeOverlay, { viewDir: cache.viewDir, components: options.overlayComponents, isOverlay }],
+      [remarkStaticLinks, { viewDir: cache.viewDir, staticDir: cache.staticDir }],
       ...options.docs.beforeDefaultRemarkPlugins,
     ],
   };
+}
+
+/** The dev server's store poller: a change in the store rewrites the trigger file the dev server watches. */
+function pollStore(options: PluginOptions, cacheDir: string, triggerFile: string, syncOptions: SyncOptions): void {
+  if (options.pollInterval === false) return;
+  startPoller(cacheDir, {
+    intervalMs: options.pollInterval,
+    poll: () => currentFingerprint(syncOptions),
+    onChange: async (fingerprint) => {
+      logger.info(`[panaversity-fs] ${options.bookId} changed in the store; reloading.`);
+      await writeFileAtomic(triggerFile, JSON.stringify({ fingerprint, at: new Date().toISOString() }) + "\n");
+    },
+    onError: (err) => logger.warn(`[panaversity-fs] polling ${options.bookId} failed (will keep trying): ${(err as Error).message}`),
+  });
+}
+
+export default async function pluginPanaversityFs(context: LoadContext, options: PluginOptions): Promise<Plugin<Content>> {
+  const { cacheDir, viewDir, staticDir, triggerFile, sidebarPath } = await prepareCache(context, options);
+  // Overlay pages of this load (docs-relative), filled by the sync before anything is compiled.
+  let overlayFiles = new Set<string>();
+  const isOverlay = (relToDocs: string) => relToDocs.startsWith(`${USER_VIEWS_DIR}/`) || overlayFiles.has(relToDocs);
+  const docsOptions = docsPluginOptions(options, { viewDir, staticDir, sidebarPath }, isOverlay);
   const userSidebarPath = typeof options.docs.sidebarPath === "string" ? resolve(context.siteDir, options.docs.sidebarPath) : undefined;
   const docs = await loadDocsPluginModule()(context, docsOptions);
   const syncOptions = syncOptionsOf(options, context.siteDir, cacheDir);
@@ -228,17 +255,7 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
       // Never the view folder: the sync rewrites it, and watching it would reload forever.
       // Only the dev server watches paths, so asking for them is what starts the poller (its timer is unref'd:
       // a one-shot command that also asks, like write-translations, still exits).
-      if (options.pollInterval !== false) {
-        startPoller(cacheDir, {
-          intervalMs: options.pollInterval,
-          poll: () => currentFingerprint(syncOptions),
-          onChange: async (fingerprint) => {
-            logger.info(`[panaversity-fs] ${options.bookId} changed in the store; reloading.`);
-            await writeFileAtomic(triggerFile, JSON.stringify({ fingerprint, at: new Date().toISOString() }) + "\n");
-          },
-          onError: (err) => logger.warn(`[panaversity-fs] polling ${options.bookId} failed (will keep trying): ${(err as Error).message}`),
-        });
-      }
+      pollStore(options, cacheDir, triggerFile, syncOptions);
       return [triggerFile, ...(userSidebarPath ? [userSidebarPath] : [])];
     },
   };
