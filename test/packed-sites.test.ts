@@ -84,6 +84,9 @@ function siteDependencies(version: string): Record<string, string> {
     "react-dom": locked("react-dom"),
   };
   if (MATRIX) deps["@easyops-cn/docusaurus-search-local"] = SEARCH_LOCAL;
+  // Docusaurus 3.9's webpackbar hands webpack's ProgressPlugin options that webpack 5.113 (newer than 3.9) refuses:
+  // a plain docs/ site fails the same way. A real 3.9 site has a lockfile; pin webpack to the one this repo tests.
+  if (version.startsWith("3.9.")) deps.webpack = locked("webpack");
   return deps;
 }
 
