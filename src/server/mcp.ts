@@ -40,19 +40,50 @@ function runner(store: Store, log: (line: string) => void) {
   };
 }
 
+/** What every tool needs: the store, the runner, the fixed agent and its scope check. */
+interface Tools {
+  server: McpServer;
+  store: Store;
+  run: ReturnType<typeof runner>;
+  /** Refuses a call outside the scope: audited within the token's books, counted otherwise, rate-limited (refusals.ts). */
+  allow: (action: Action, path?: string) => Promise<void>;
+  agentId: string;
+  scope: Scope;
+}
+
 /** `agent` alone means full access (the pre-scope behaviour); pass a Scope to limit it. */
 export function createMcpServer(store: Store, agent: string | Scope, log: (line: string) => void = console.error): McpServer {
-  const run = runner(store, log);
   const scope = typeof agent === "string" ? fullScope(agent) : agent;
   const agentId = scope.agentId;
   assertAgentId(agentId);
   const refusals = refusalBuckets();
-  /** Refuses a call outside the scope: audited within the token's books, counted otherwise, rate-limited (refusals.ts). */
   const allow = async (action: Action, path?: string) => {
     const d = authorize(scope, action);
     if (!d.ok) await refuse(store, refusals, scope, action, d, path);
   };
   const server = new McpServer({ name: "panaversity-fs", version: "0.1.0" });
+  const tools: Tools = { server, store, run: runner(store, log), allow, agentId, scope };
+  registerWriteTools(tools);
+  registerReadTools(tools);
+  registerAuditTools(tools);
+  return server;
+}
+
+/** Pure: a read as tool content: markdown as text; an asset as base64 with its mime type (image, audio or resource block). */
+function readContent(r: Awaited<ReturnType<Store["read"]>>): CallToolResult {
+  const meta = { path: r.path, hash: r.hash, source: r.source, size: r.size, writtenAt: r.writtenAt };
+  if (parsePath(r.path).isContent) return { content: [{ type: "text", text: JSON.stringify({ ...meta, content: r.content.toString("utf8") }, null, 2) }] };
+  const mimeType = mimeTypeOf(r.path);
+  const data = r.content.toString("base64");
+  const block = mimeType.startsWith("image/")
+    ? { type: "image" as const, data, mimeType }
+    : mimeType.startsWith("audio/")
+      ? { type: "audio" as const, data, mimeType }
+      : { type: "resource" as const, resource: { uri: `pfs://${r.path}`, mimeType, blob: data } };
+  return { content: [{ type: "text", text: JSON.stringify({ ...meta, mimeType, encoding: "base64" }, null, 2) }, block] };
+}
+
+function registerWriteTools({ server, store, run, allow, agentId }: Tools): void {
   server.registerTool(
     "write_file",
     {
@@ -65,6 +96,18 @@ export function createMcpServer(store: Store, agent: string | Scope, log: (line:
         return store.write({ ...a, agentId });
       }),
   );
+  server.registerTool(
+    "delete_file",
+    { description: "Delete a file (idempotent: deleting what is not there returns existed: false).", inputSchema: { bookId, path, expectedHash, userId } },
+    (a) =>
+      run(async () => {
+        await allow({ op: "delete", bookId: a.bookId, userId: a.userId }, a.path);
+        return store.delete({ ...a, agentId });
+      }),
+  );
+}
+
+function registerReadTools({ server, store, run, allow }: Tools): void {
   server.registerTool(
     "read_file",
     {
@@ -79,26 +122,8 @@ export function createMcpServer(store: Store, agent: string | Scope, log: (line:
       } catch (err) {
         return run(() => Promise.reject(err));
       }
-      const meta = { path: r.path, hash: r.hash, source: r.source, size: r.size, writtenAt: r.writtenAt };
-      if (parsePath(r.path).isContent) return { content: [{ type: "text", text: JSON.stringify({ ...meta, content: r.content.toString("utf8") }, null, 2) }] };
-      const mimeType = mimeTypeOf(r.path);
-      const data = r.content.toString("base64");
-      const block = mimeType.startsWith("image/")
-        ? { type: "image" as const, data, mimeType }
-        : mimeType.startsWith("audio/")
-          ? { type: "audio" as const, data, mimeType }
-          : { type: "resource" as const, resource: { uri: `pfs://${r.path}`, mimeType, blob: data } };
-      return { content: [{ type: "text", text: JSON.stringify({ ...meta, mimeType, encoding: "base64" }, null, 2) }, block] };
+      return readContent(r);
     },
-  );
-  server.registerTool(
-    "delete_file",
-    { description: "Delete a file (idempotent: deleting what is not there returns existed: false).", inputSchema: { bookId, path, expectedHash, userId } },
-    (a) =>
-      run(async () => {
-        await allow({ op: "delete", bookId: a.bookId, userId: a.userId }, a.path);
-        return store.delete({ ...a, agentId });
-      }),
   );
   server.registerTool(
     "list_files",
@@ -118,6 +143,9 @@ export function createMcpServer(store: Store, agent: string | Scope, log: (line:
         return store.snapshot(a);
       }),
   );
+}
+
+function registerAuditTools({ server, store, run, allow, scope }: Tools): void {
   server.registerTool(
     "audit_log",
     {
@@ -132,5 +160,4 @@ export function createMcpServer(store: Store, agent: string | Scope, log: (line:
         return { ...page, entries: page.entries.filter((e) => seesUser(scope, e.userId ?? BASE_USER)) };
       }),
   );
-  return server;
 }

@@ -83,3 +83,31 @@ export function assertArchiveInput(input: ArchiveInput): void {
     throw new PfsError("INVALID_ARGUMENT", "resumeAfter must be a path (the resume_after of a previous archive).");
   }
 }
+
+/** What an archive's own entries need of the snapshot it was cut from. */
+interface ArchiveSource {
+  manifestHash: string;
+  seq: number;
+  files: readonly { path: string; hash: string; size: number; source: string }[];
+}
+
+/** Pure: errors.json, listing the files left out; path, code and public message only (nothing of the server). */
+export function errorsEntryBody(bookId: string, manifestHash: string, errors: readonly ArchiveError[]): Buffer {
+  const listed = errors.map(({ path, code, message }) => ({ path, code, message }));
+  return Buffer.from(JSON.stringify({ bookId, manifestHash, errors: listed }, null, 2));
+}
+
+/** Pure: manifest.json of a cut-short archive: the whole scope's files and where to resume. */
+export function manifestEntryBody(input: ArchiveInput, snap: ArchiveSource, resumeAfter: string | null): Buffer {
+  const manifest = {
+    bookId: input.bookId,
+    scope: input.scope,
+    userId: input.userId ?? null,
+    manifestHash: snap.manifestHash,
+    seq: snap.seq,
+    complete: false,
+    resume_after: resumeAfter,
+    files: archiveFiles(snap.files, input.scope).map((f) => ({ path: f.path, hash: f.hash, size: f.size, source: f.source })),
+  };
+  return Buffer.from(JSON.stringify(manifest, null, 2));
+}
