@@ -84,9 +84,10 @@ function siteDependencies(version: string): Record<string, string> {
     "react-dom": locked("react-dom"),
   };
   if (MATRIX) deps["@easyops-cn/docusaurus-search-local"] = SEARCH_LOCAL;
-  // Docusaurus 3.9's webpackbar hands webpack's ProgressPlugin options that webpack 5.113 (newer than 3.9) refuses:
-  // a plain docs/ site fails the same way. A real 3.9 site has a lockfile; pin webpack to the one this repo tests.
-  if (version.startsWith("3.9.")) deps.webpack = locked("webpack");
+  // Docusaurus 3.9's webpackbar 6 hands webpack's ProgressPlugin a `name` option that webpack 5.108 and later (newer
+  // than 3.9) refuse, so a fresh 3.9 install fails to build even a plain docs/ site. A real 3.9 site has a lockfile
+  // from its time; pin webpack to a release of 3.9's era that accepts it (5.105.4 does, 5.108.4 does not).
+  if (version.startsWith("3.9.")) deps.webpack = "5.105.4";
   return deps;
 }
 
