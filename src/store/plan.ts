@@ -119,6 +119,11 @@ async function planFromSeq(tx: Tx, bookId: string, target: string, targetSeq: nu
 
 /** No usable target: the full file list (inherently O(book)). */
 async function planFromScratch(tx: Tx, bookId: string, target: string | undefined, headSeq: number, io: JournalIo): Promise<PlanRead> {
+  // A target that was never remembered may still be current: a store without INSERT on book_manifest (a
+  // SELECT-only role) remembers nothing. The hash computed by the database answers that without the list.
+  if (target !== undefined && count(io, await manifestHashOfJournal(tx, bookId)) === target) {
+    return { plan: { status: "unchanged", manifestHash: target, files: [] }, seq: headSeq };
+  }
   const rows = count(io, await listFiles(tx, { bookId, userId: BASE_USER }));
   const current = manifestHash(rows.map((r) => ({ path: r.path, hash: r.sha256 })));
   if (target === current) return { plan: { status: "unchanged", manifestHash: current, files: [] }, seq: headSeq };
