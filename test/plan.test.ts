@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { sql } from "drizzle-orm";
 import { sha256Hex, type Store } from "../src/index.js";
 import { applyPlan, diffChanges } from "../src/store/plan.js";
 import { BACKENDS, openStoreFor } from "./support/backends.js";
@@ -90,6 +91,27 @@ describe.each(BACKENDS)("planBuild on $name", (backend) => {
     const bookId = await bookWith({ [L1]: "one" });
     const { manifestHash } = await store.snapshot({ bookId });
     expect(await store.planBuild({ bookId, targetManifestHash: manifestHash })).toEqual({ status: "unchanged", manifestHash, files: [] });
+  });
+
+  it("an unchanged plan from a manifest remembered at the head writes nothing (the row's xmin stays)", async () => {
+    const bookId = await bookWith({ [L1]: "one", [L2]: "two" });
+    const first = await store.planLoad({ bookId }); // remembers the current manifest at the head
+    const version = async () => {
+      const r = await store.ctx.journal.db.execute(sql`SELECT xmin::text AS x, seq FROM book_manifest WHERE book_id = ${bookId} AND manifest_hash = ${first.manifestHash}`);
+      return (r as unknown as { rows: { x: string; seq: number }[] }).rows;
+    };
+    const before = await version();
+    expect(before).toHaveLength(1);
+    for (let i = 0; i < 2; i++) {
+      const plan = await store.planLoad({ bookId, targetManifestHash: first.manifestHash });
+      expect(plan).toMatchObject({ status: "unchanged", manifestHash: first.manifestHash, files: [], seq: first.seq });
+    }
+    expect(await version()).toEqual(before);
+    // A change moves the head: the next plan remembers the new manifest, and from it is unchanged again.
+    await write(bookId, L3, "three");
+    const changed = await store.planLoad({ bookId, targetManifestHash: first.manifestHash });
+    expect(changed).toMatchObject({ status: "changed", files: [{ path: L3, change: "added" }] });
+    expect(await store.planLoad({ bookId, targetManifestHash: changed.manifestHash })).toMatchObject({ status: "unchanged", seq: changed.seq, io: { rows: 2 } });
   });
 
   it("reports a create, an update and a delete with their hashes", async () => {

@@ -119,6 +119,11 @@ async function planFromSeq(tx: Tx, bookId: string, target: string, targetSeq: nu
 
 /** No usable target: the full file list (inherently O(book)). */
 async function planFromScratch(tx: Tx, bookId: string, target: string | undefined, headSeq: number, io: JournalIo): Promise<PlanRead> {
+  // A target that was never remembered may still be current: a store without INSERT on book_manifest (a
+  // SELECT-only role) remembers nothing. The hash computed by the database answers that without the list.
+  if (target !== undefined && count(io, await manifestHashOfJournal(tx, bookId)) === target) {
+    return { plan: { status: "unchanged", manifestHash: target, files: [] }, seq: headSeq };
+  }
   const rows = count(io, await listFiles(tx, { bookId, userId: BASE_USER }));
   const current = manifestHash(rows.map((r) => ({ path: r.path, hash: r.sha256 })));
   if (target === current) return { plan: { status: "unchanged", manifestHash: current, files: [] }, seq: headSeq };
@@ -166,18 +171,21 @@ async function readPlan(ctx: StoreContext, input: LoadPlanInput): Promise<LoadPl
   for (const userId of userIds) assertUserId(userId ?? null);
   const io: JournalIo = { queries: 0, rows: 0 };
   try {
-    const { plan, seq, overlays } = await ctx.journal.db.transaction(
+    const { plan, seq, overlays, remembered } = await ctx.journal.db.transaction(
       async (tx) => {
         const headSeq = count(io, await getBookHead(tx, bookId))?.seq ?? 0;
         const known = target !== undefined ? count(io, await findManifest(tx, bookId, target)) : null;
         const read = known ? await planFromSeq(tx, bookId, target!, known.seq, headSeq, io) : await planFromScratch(tx, bookId, target, headSeq, io);
         const overlays = userIds.length ? count(io, await overlayRowsOf(tx, bookId, userIds)) : [];
-        return { ...read, overlays };
+        // The target was remembered at the head already: remembering it again would change nothing.
+        const remembered = known !== null && read.plan.manifestHash === target && known.seq >= headSeq;
+        return { ...read, overlays, remembered };
       },
       { isolationLevel: "repeatable read", accessMode: "read only" },
     );
     // Remember the current manifest so the next plan from it is a delta (and its hash is not recomputed).
-    await rememberManifest(ctx, bookId, plan.manifestHash, seq);
+    // Skipped when it already is: an unchanged plan (every dev-server poll) then writes nothing.
+    if (!remembered) await rememberManifest(ctx, bookId, plan.manifestHash, seq);
     ctx.metrics.deltaFiles.set(plan.files.length);
     return { ...plan, seq, overlays: overlays.map((o) => ({ userId: o.userId, path: o.path, hash: o.sha256, size: o.size })), io };
   } catch (err) {

@@ -13,7 +13,8 @@ export function writable<T>(ctx: StoreContext, what: string, fn: () => Promise<T
 /**
  * Remembers which audit sequence number a manifest hash belongs to, so the next plan from it is a
  * delta. A memo, not content: a read-only store tries it too and, without an INSERT/UPDATE grant on
- * book_manifest, does without (its next plan from an unknown manifest reads the whole file list).
+ * book_manifest, does without (its next plan from an unknown manifest compares it with the hash the
+ * database computes, and reads the whole file list only when they differ).
  */
 export async function rememberManifest(ctx: StoreContext, bookId: string, manifestHash: string, seq: number): Promise<void> {
   try {
