@@ -123,3 +123,43 @@ describe("the docs folder for a site's own plugins", () => {
     }
   });
 });
+
+describe("the docs plugin copy the site runs (Docusaurus 3.9 with a newer copy hoisted)", () => {
+  /** A package folder with a package.json and an index.js that says which copy it is. */
+  async function pkg(dir: string, name: string, version: string): Promise<void> {
+    const { mkdir, writeFile } = await import("node:fs/promises");
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "package.json"), JSON.stringify({ name, version, main: "index.js" }));
+    await writeFile(join(dir, "index.js"), `module.exports = ${JSON.stringify(version)};\n`);
+  }
+
+  it("prefers the preset's nested copy over a hoisted one, then the site's, then this package's", async () => {
+    const { resolveDocsPlugin } = await import("../src/docusaurus/docs-module.js");
+    const root = await mkdtemp(join(tmpdir(), "pfs-docs-copy-"));
+    // One site folder per layout: Node caches resolutions per folder, as layouts do not change in a real run.
+    const layout = async (name: string, preset: "none" | "shared" | "nested") => {
+      const site = join(root, name);
+      await pkg(join(site, "node_modules", "@docusaurus", "plugin-content-docs"), "@docusaurus/plugin-content-docs", "3.10.2");
+      const presetDir = join(site, "node_modules", "@docusaurus", "preset-classic");
+      if (preset !== "none") await pkg(presetDir, "@docusaurus/preset-classic", "3.9.2");
+      if (preset === "nested") await pkg(join(presetDir, "node_modules", "@docusaurus", "plugin-content-docs"), "@docusaurus/plugin-content-docs", "3.9.2");
+      return site;
+    };
+    try {
+      const top = (site: string) => join(site, "node_modules", "@docusaurus", "plugin-content-docs", "index.js");
+      // No preset: the site's own (hoisted) copy.
+      const none = await layout("none", "none");
+      expect(resolveDocsPlugin(none)).toBe(top(none));
+      // A preset that shares the hoisted copy: that one.
+      const shared = await layout("shared", "shared");
+      expect(resolveDocsPlugin(shared)).toBe(top(shared));
+      // A preset with its own nested copy (npm hoisted a newer one for a wider range): the preset's.
+      const nested = await layout("nested", "nested");
+      expect(resolveDocsPlugin(nested)).toBe(join(nested, "node_modules", "@docusaurus", "preset-classic", "node_modules", "@docusaurus", "plugin-content-docs", "index.js"));
+      // A folder that has none: this package's own dependency.
+      expect(resolveDocsPlugin(join(root, "elsewhere"))).not.toContain(root);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

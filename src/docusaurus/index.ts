@@ -198,7 +198,7 @@ export default async function pluginPanaversityFs(context: LoadContext, options:
   const isOverlay = (relToDocs: string) => relToDocs.startsWith(`${USER_VIEWS_DIR}/`) || overlayFiles.has(relToDocs);
   const docsOptions = docsPluginOptions(options, { viewDir, staticDir, sidebarPath }, isOverlay);
   const userSidebarPath = typeof options.docs.sidebarPath === "string" ? resolve(context.siteDir, options.docs.sidebarPath) : undefined;
-  const docs = await loadDocsPluginModule()(context, docsOptions);
+  const docs = await loadDocsPluginModule(context.siteDir)(context, docsOptions);
   const syncOptions = syncOptionsOf(options, context.siteDir, cacheDir);
   const metrics = pluginMetrics();
 
