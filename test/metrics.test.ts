@@ -43,11 +43,17 @@ describe.each(BACKENDS)("metrics on $name are updated by the operations", (backe
     await store.write({ bookId, path: L2, content: "two", agentId: AGENT });
     await store.write({ bookId, path: IMG, content: Buffer.from([1, 2, 3]), agentId: AGENT });
 
-    await collectStream(store.archive({ bookId, scope: "content" }));
-    await collectStream(store.archive({ bookId, scope: "content" }));
-    await collectStream(store.archive({ bookId, scope: "all", deadlineMs: 0 }));
+    // An archive is counted when it ends: its `summary` settles then (reading the stream to its end may come first).
+    const archive = async (input: Parameters<typeof store.archive>[0]) => {
+      const stream = store.archive(input);
+      await collectStream(stream);
+      await stream.summary;
+    };
+    await archive({ bookId, scope: "content" });
+    await archive({ bookId, scope: "content" });
+    await archive({ bookId, scope: "all", deadlineMs: 0 });
     await store.ctx.blobs.storage.putBuffer(objectKey(sha256Hex("two")), Buffer.from("rot"));
-    await collectStream(store.archive({ bookId, scope: "all" }));
+    await archive({ bookId, scope: "all" });
 
     const text = await store.metrics();
     expect(sample(text, "panaversityfs_archive_total", { scope: "content", status: "ok" })).toBe(2);

@@ -121,10 +121,11 @@ async function writeArchive(ctx: StoreContext, input: ArchiveInput, tuning: Arch
       resumeAfter: cutShort ? last : null,
     };
   } finally {
-    await loader.close();
+    // Counted before the cleanup's await: a caller that has read the whole stream sees this archive in the metrics.
     ctx.metrics.archiveTotal.inc({ scope: input.scope, status: outcome });
     ctx.metrics.archiveDuration.observe({ scope: input.scope }, (performance.now() - started) / 1000);
     ctx.metrics.archiveMemory.set(Math.max(0, rssPeak - rssStart));
+    await loader.close();
   }
 }
 
