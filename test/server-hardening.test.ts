@@ -368,6 +368,7 @@ for (const storage of ["local", "s3"] as const) {
 }
 
 describe("archives: capped per token and in total; a client that stops reading frees the spool (pglite+local)", () => {
+  const BIG_OBJECTS = 6;
   let r: Running;
   let spoolRoot: string;
   const savedTmp = process.env.TMPDIR;
@@ -375,8 +376,9 @@ describe("archives: capped per token and in total; a client that stops reading f
   beforeAll(async () => {
     r = await start("pglite", "local", [entry("reader-bot", OTHER, { books: ["book-z"] })], { archivesPerToken: 1, archivesTotal: 2, archiveStallMs: 400 });
     await r.store.write({ bookId: "book-z", path: MD, content: "# z\n", agentId: "seed" });
-    // Above the 8 MB in-memory limit: these are spooled to disk while being checked.
-    for (let i = 1; i <= 3; i++) await r.store.write({ bookId: "book-z", path: `static/img/big-${i}.png`, content: randomBytes(9 * MB), agentId: "seed" });
+    // Above the 8 MB in-memory limit: these are spooled to disk while being checked. 54 MB in all: more than
+    // loopback's socket buffers can take (tcp_rmem may grow to 32 MB), so a client that stops reading stalls it.
+    for (let i = 1; i <= BIG_OBJECTS; i++) await r.store.write({ bookId: "book-z", path: `static/img/big-${i}.png`, content: randomBytes(9 * MB), agentId: "seed" });
     spoolRoot = await mkdtemp(join(tmpdir(), "pfs-spool-root-"));
     process.env.TMPDIR = spoolRoot; // os.tmpdir() reads it on each call; this test file runs in its own process
   });
@@ -419,12 +421,16 @@ describe("archives: capped per token and in total; a client that stops reading f
         s.pause(); // read a little, then stop reading (but keep the connection)
       }
     });
-    s.write(`GET /v1/books/book-z/archive?scope=assets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN}\r\n\r\n`);
     const spools = async () => (await readdir(spoolRoot)).filter((n) => n.startsWith("pfs-archive-"));
-    await expect.poll(spools, { timeout: 15_000, interval: 50 }).toHaveLength(1);
-    await expect.poll(spools, { timeout: 15_000, interval: 100 }).toEqual([]);
+    const earlier = new Set(await spools());
+    s.write(`GET /v1/books/book-z/archive?scope=assets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN}\r\n\r\n`);
+    const mine = async () => (await spools()).filter((n) => !earlier.has(n)); // not one an earlier test's archive is still removing
+    await expect.poll(mine, { timeout: 15_000, interval: 50 }).toHaveLength(1);
+    const [spool] = await mine();
+    await expect.poll(async () => (await spools()).includes(spool!), { timeout: 15_000, interval: 100 }).toBe(false);
     s.resume(); // the server cut it: what was buffered drains, then the close shows
     await expect.poll(() => closed, { timeout: 15_000 }).toBe(true);
+    expect(got).toBeLessThan(BIG_OBJECTS * 9 * MB); // cut, not finished
     s.destroy();
   });
 });
