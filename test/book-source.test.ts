@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openStore, type Store } from "../src/index.js";
 import { syncBook, type SyncOptions } from "../src/docusaurus/sync.js";
 import { closeSources, directSource, httpSource, type BookSource } from "../src/docusaurus/source/index.js";
@@ -212,6 +212,11 @@ describe("direct source: a read-only store on a role with SELECT grants only (Po
 
     const ro = await openStore({ ...options, readOnly: true });
     try {
+      // The manifest memo is refused once (no INSERT grant); the store does not ask again on later plans.
+      const insert = vi.spyOn(ro.ctx.journal.db, "insert");
+      for (let i = 0; i < 3; i++) expect((await ro.planLoad({ bookId: BOOK })).files.length).toBeGreaterThan(0);
+      expect(insert).toHaveBeenCalledTimes(1);
+      insert.mockRestore();
       const before = await ro.read({ bookId: BOOK, path: HELLO });
       await expect(ro.write({ bookId: BOOK, path: HELLO, content: "# x\n", expectedHash: before.hash, agentId: AGENT })).rejects.toMatchObject({ code: "FORBIDDEN" });
       await expect(ro.delete({ bookId: BOOK, path: HELLO, expectedHash: before.hash, agentId: AGENT })).rejects.toMatchObject({ code: "FORBIDDEN" });

@@ -120,7 +120,7 @@ describe("plugin lifecycle (PGlite + local storage, fake actions)", () => {
     expect(aliceHello.frontMatter.summary).toContain("SUMMARY-HELLO-TEXT");
     // The view files are hard links to the cached objects: a page is stored once.
     const a = await stat(join(cacheDir, "docs/01-Basics/01-Start/03-loops.md"));
-    const manifest = JSON.parse(await readFile(join(cacheDir, "manifest.json"), "utf8"));
+    const manifest = JSON.parse(await readFile(join(cacheDir, "manifest-files.json"), "utf8"));
     const loopsHash = manifest.targets["docs/01-Basics/01-Start/03-loops.md"].hash;
     expect((await stat(join(cacheDir, "objects", loopsHash.slice(0, 2), loopsHash))).ino).toBe(a.ino);
 
@@ -349,7 +349,7 @@ describe("delta loads (PostgreSQL + local storage)", () => {
     expect(await gone("docs/01-Basics/02-Data/01-lists.md")).toBe(true);
     expect(await gone("docs/preface.md")).toBe(true);
     expect(await cached("docs/01-Basics/02-Data/03-arrays.md")).toBe(lists.content.toString("utf8"));
-    const manifest = JSON.parse(await cached("manifest.json"));
+    const manifest = JSON.parse(await cached("manifest-files.json"));
     expect(Object.keys(manifest.base)).not.toContain(LISTS);
     expect(manifest.base[ARRAYS][0]).toBe(lists.hash);
   });
@@ -391,6 +391,31 @@ describe("delta loads (PostgreSQL + local storage)", () => {
     expect(r.stats).toMatchObject({ mode: "delta", verified: true, written: 1, fetched: 0 });
     expect(await gone("load-in-progress")).toBe(true);
     expect(await gone("docs/01-Basics/README.md")).toBe(false);
+  });
+
+  it("the manifest's head names its file lists and summary texts: lists or texts of another load are never used", async () => {
+    await syncBook(opts());
+    const warm = await syncBook(opts());
+    expect(warm.stats).toMatchObject({ mode: "delta", verified: false, written: 0 });
+    expect(warm.summaries.size).toBeGreaterThan(0);
+    // Lists that are not the ones the head was written with (here: one page left out) read as no manifest.
+    const listsFile = join(cacheDir(), "manifest-files.json");
+    const lists = JSON.parse(await readFile(listsFile, "utf8"));
+    delete lists.targets["docs/01-Basics/README.md"];
+    await writeFile(listsFile, JSON.stringify(lists));
+    await edit(HELLO, "# Hello\n\nHEAD-CHECK.\n");
+    const checked = await syncBook(opts());
+    expect(checked.stats).toMatchObject({ mode: "snapshot", verified: true, fetched: 1 }); // every view file rewritten: none is known
+    expect(JSON.parse(await readFile(listsFile, "utf8")).targets["docs/01-Basics/README.md"]).toBeDefined();
+    // Summary texts that are not the head's: a warning, then a full check that reads them from the objects again.
+    const summariesFile = join(cacheDir(), "summaries.json");
+    await writeFile(summariesFile, JSON.stringify(Object.fromEntries([...checked.summaries.keys()].map((k) => [k, "TAMPERED"]))));
+    const warn = vi.fn();
+    const again = await syncBook(opts({ warn }));
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/cached summaries are unreadable/));
+    expect(again.stats).toMatchObject({ verified: true, fetched: 0, written: 0 });
+    expect(again.summaries).toEqual(checked.summaries);
+    expect((await syncBook(opts())).summaries).toEqual(checked.summaries);
   });
 
   it("property: after any sequence of base and overlay edits, a delta load leaves the cache exactly as the journal says", async () => {

@@ -159,7 +159,7 @@ describe("cache plan", () => {
     { path: "content/01-P/01-C/03-c.md", hash: h("c"), size: 3 },
   ] }], { includeSummaries: true });
   const manifest = (over: Partial<CacheManifest> = {}): CacheManifest => ({
-    version: 2, bookId: "b-1", manifestHash: h("m"), seq: 7, fingerprint: h("f"), viewsKey: "[]", views: ["main"], pages: 3, summaries: {}, writtenAt: "", base: {}, overlays: [],
+    version: 3, bookId: "b-1", manifestHash: h("m"), seq: 7, fingerprint: h("f"), viewsKey: "[]", views: ["main"], pages: 3, summaries: {}, writtenAt: "", base: {}, overlays: [],
     objects: { [h("a")]: st(1), [h("b")]: st(2) },
     targets: {
       "docs/01-P/01-C/01-a.md": { hash: h("a"), bookPath: "", stat: st(1) },

@@ -2,8 +2,9 @@
 import { copyFile, link, lstat, readFile, readdir, rm } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { writeFileAtomic } from "../fsutil/index.js";
-import { CACHE_MANIFEST_VERSION, type CacheManifest, type FileStat } from "./cache-plan.js";
-import { MANIFEST_FILE, OBJECTS_DIR, objectFile } from "./cache-layout.js";
+import { sha256Hex } from "../hashing/index.js";
+import { CACHE_MANIFEST_VERSION, manifestHead, type CacheManifest, type CacheManifestFiles, type CacheManifestHead, type FileStat } from "./cache-plan.js";
+import { MANIFEST_FILE, MANIFEST_FILES_FILE, OBJECTS_DIR, SUMMARIES_FILE, objectFile } from "./cache-layout.js";
 
 export function toStat(s: { size: number; mtimeMs: number; ino: number }): FileStat {
   return { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino };
@@ -82,10 +83,53 @@ export async function listObjects(cacheDir: string): Promise<Map<string, FileSta
   return out;
 }
 
-export async function readManifest(cacheDir: string): Promise<CacheManifest | null> {
+/**
+ * The manifest a load persists last, in three files: the lists, the summary texts, then the head that
+ * names both by digest. A load that stops between them leaves a head whose digests do not match, which
+ * reads as no manifest (a full check).
+ */
+export async function writeManifest(cacheDir: string, manifest: CacheManifest, overlayTargets: Iterable<string>, summaryTexts: ReadonlyMap<string, string>): Promise<void> {
+  const { base, targets, objects, summaries } = manifest;
+  const files = JSON.stringify({ base, targets, objects, summaries } satisfies CacheManifestFiles);
+  const texts = JSON.stringify(Object.fromEntries(summaryTexts));
+  await writeFileAtomic(join(cacheDir, MANIFEST_FILES_FILE), files);
+  await writeFileAtomic(join(cacheDir, SUMMARIES_FILE), texts);
+  await writeFileAtomic(join(cacheDir, MANIFEST_FILE), JSON.stringify(manifestHead(manifest, overlayTargets, files, texts)));
+}
+
+/** The head alone: all an unchanged load reads, whatever the book's size. Null when absent, unreadable or of another version. */
+export async function readManifestHead(cacheDir: string): Promise<CacheManifestHead | null> {
+  const head = await readJson<CacheManifestHead>(join(cacheDir, MANIFEST_FILE));
+  return head?.version === CACHE_MANIFEST_VERSION && typeof head.filesDigest === "string" ? head : null;
+}
+
+/** The whole manifest of a head: null when its file lists are missing or are not the ones it was written with. */
+export async function readManifestFiles(cacheDir: string, head: CacheManifestHead): Promise<StoredManifest | null> {
+  const text = await readFile(join(cacheDir, MANIFEST_FILES_FILE), "utf8").catch(() => null);
+  if (text === null || sha256Hex(text) !== head.filesDigest) return null;
+  const files = JSON.parse(text) as CacheManifestFiles;
+  const { objectCount: _o, overlayTargets: _t, filesDigest: _f, ...rest } = head;
+  return { ...rest, ...files };
+}
+
+/** A whole manifest as read back, with the digest of the summary texts written with it. */
+export type StoredManifest = CacheManifest & Pick<CacheManifestHead, "summariesDigest">;
+
+export async function readManifest(cacheDir: string): Promise<StoredManifest | null> {
+  const head = await readManifestHead(cacheDir);
+  return head && readManifestFiles(cacheDir, head);
+}
+
+/** The summary texts written with a head (key → text); throws when they are not the ones it names. */
+export async function readSummaryTexts(cacheDir: string, head: Pick<CacheManifestHead, "summariesDigest">): Promise<Map<string, string>> {
+  const text = await readFile(join(cacheDir, SUMMARIES_FILE), "utf8");
+  if (sha256Hex(text) !== head.summariesDigest) throw new Error(`${SUMMARIES_FILE} is not the one the manifest was written with`);
+  return new Map(Object.entries(JSON.parse(text) as Record<string, string>));
+}
+
+async function readJson<T>(file: string): Promise<T | null> {
   try {
-    const parsed = JSON.parse(await readFile(join(cacheDir, MANIFEST_FILE), "utf8")) as CacheManifest;
-    return parsed && parsed.version === CACHE_MANIFEST_VERSION && typeof parsed.targets === "object" ? parsed : null;
+    return JSON.parse(await readFile(file, "utf8")) as T;
   } catch {
     return null;
   }

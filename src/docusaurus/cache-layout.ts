@@ -13,7 +13,10 @@ export const VIEW_DIR = "docs";
 export const STATIC_DIR = "static";
 export const OBJECTS_DIR = "objects";
 export const USER_VIEWS_DIR = "u";
+/** The cache manifest's head; its file lists and summary texts are in the next two (cache-fs.ts writeManifest). */
 export const MANIFEST_FILE = "manifest.json";
+export const MANIFEST_FILES_FILE = "manifest-files.json";
+export const SUMMARIES_FILE = "summaries.json";
 export const REPORT_FILE = "report.json";
 export const SIDEBARS_FILE = "sidebars.json";
 export const RELOAD_TRIGGER_FILE = "reload-trigger.json";

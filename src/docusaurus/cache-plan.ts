@@ -7,8 +7,11 @@ import { sha256Hex } from "../hashing/index.js";
 import type { OverlayFile, SizedPlanFile } from "../store/plan.js";
 import { mainViewKey, userViewKey, userViewPrefix, type BookFile, type DesiredState, type ViewSpec } from "./cache-layout.js";
 
-/** 2: the manifest holds the base file list and overlays, so a load can apply a delta plan to it. */
-export const CACHE_MANIFEST_VERSION = 2;
+/**
+ * 2: the manifest holds the base file list and overlays, so a load can apply a delta plan to it.
+ * 3: it is kept as a small head (all an unchanged load reads), the file lists and the summary texts.
+ */
+export const CACHE_MANIFEST_VERSION = 3;
 
 export interface FileStat {
   size: number;
@@ -41,6 +44,27 @@ export interface CacheManifest {
   /** `${viewKey}|${lesson}` → summary hash. */
   summaries: Record<string, string>;
   writtenAt: string;
+}
+
+/** The file lists of a manifest: what a delta or full load reads and an unchanged load does not. */
+export type CacheManifestFiles = Pick<CacheManifest, "base" | "targets" | "objects" | "summaries">;
+
+/**
+ * The manifest without its file lists, plus what an unchanged load needs of them, and the digests that
+ * tie the head to the lists and summary texts written with it (one load's files, never a mix of two).
+ */
+export interface CacheManifestHead extends Omit<CacheManifest, keyof CacheManifestFiles> {
+  objectCount: number;
+  /** Cache-relative view files that are overlay pages (compiled in safe mode). */
+  overlayTargets: string[];
+  filesDigest: string;
+  summariesDigest: string;
+}
+
+/** The head of a manifest whose lists serialize to `files` and summary texts to `summaries`. */
+export function manifestHead(m: CacheManifest, overlayTargets: Iterable<string>, files: string, summaries: string): CacheManifestHead {
+  const { base: _b, targets: _t, objects, summaries: _s, ...rest } = m;
+  return { ...rest, objectCount: Object.keys(objects).length, overlayTargets: [...overlayTargets].sort(), filesDigest: sha256Hex(files), summariesDigest: sha256Hex(summaries) };
 }
 
 export function sameStat(a: FileStat | null | undefined, b: FileStat | null | undefined): boolean {

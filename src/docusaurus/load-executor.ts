@@ -10,7 +10,7 @@ import { PfsError, isPfsError } from "../errors/index.js";
 import { retrying } from "../blobs/retry.js";
 import { hashFile, removeAndPrune, writeFileAtomic } from "../fsutil/index.js";
 import { manifestHash as manifestHashOf } from "../store/manifest.js";
-import { MANIFEST_FILE, STATIC_DIR, VIEW_DIR, desiredState, objectFile, type BookFile, type DesiredState } from "./cache-layout.js";
+import { STATIC_DIR, VIEW_DIR, desiredState, objectFile, type BookFile, type DesiredState } from "./cache-layout.js";
 import {
   applyLoadPlan,
   buildManifest,
@@ -27,9 +27,9 @@ import {
   type CacheWork,
   type FileStat,
 } from "./cache-plan.js";
-import { listObjects, readManifest, statOrNull, walkFiles } from "./cache-fs.js";
+import { listObjects, type StoredManifest, readManifestFiles, readManifestHead, readSummaryTexts, statOrNull, walkFiles, writeManifest } from "./cache-fs.js";
 import { overlayTargetsOf, placeTarget } from "./overlay-safety.js";
-import { readSummaries, writeReport } from "./offline-load.js";
+import { summaryTextsFor, writeReport } from "./offline-load.js";
 import type { LoadMode, LoadStats } from "./report.js";
 import type { JournalIo, LoadPlan, SourceSession } from "./source/types.js";
 import type { SyncOptions, SyncResult } from "./sync.js";
@@ -45,14 +45,10 @@ interface JournalState {
   mode: LoadMode;
   plan: LoadPlan;
   base: Map<string, BookFile>;
-  io: JournalIo;
 }
 
-/**
- * The book now, from one planLoad: the cache's base list with the plan applied ("delta"), or the whole
- * list when the cache has no usable manifest or the journal does not know its hash ("snapshot").
- */
-async function readJournal(source: SourceSession, opts: SyncOptions, previous: CacheManifest | null): Promise<JournalState> {
+/** planLoad through the source, counting what the journal returned over every call of one load. */
+function journalReader(source: SourceSession, opts: SyncOptions) {
   const io: JournalIo = { queries: 0, rows: 0 };
   const read = async (targetManifestHash?: string) => {
     const plan = await source.planLoad({ bookId: opts.bookId, targetManifestHash, userIds: buildUsers(opts) });
@@ -60,14 +56,22 @@ async function readJournal(source: SourceSession, opts: SyncOptions, previous: C
     io.rows += plan.io.rows;
     return plan;
   };
+  return { io, read };
+}
+
+/**
+ * The book now: the cache's base list with the plan since its manifest applied ("delta"; `since` is
+ * that plan when already read), or the whole list when the cache has no usable manifest or the journal
+ * does not know its hash ("snapshot").
+ */
+async function readJournal(read: (target?: string) => Promise<LoadPlan>, opts: SyncOptions, previous: CacheManifest | null, since: LoadPlan | null): Promise<JournalState> {
   const snapshot = (plan: LoadPlan): JournalState => ({
     mode: "snapshot",
     plan,
     base: new Map(plan.files.map((f) => [f.path, { path: f.path, hash: f.currentHash!, size: f.size! }])),
-    io,
   });
   if (!previous || opts.journalRead === "snapshot") return snapshot(await read());
-  const plan = await read(previous.manifestHash);
+  const plan = since ?? (await read(previous.manifestHash));
   if (plan.warning) {
     opts.warn?.(`panaversity-fs: ${plan.warning} Loading the whole book and checking the cache.`);
     return snapshot(plan);
@@ -78,40 +82,44 @@ async function readJournal(source: SourceSession, opts: SyncOptions, previous: C
     opts.warn?.(`panaversity-fs: the cache's file list plus the journal's changes do not give manifest ${plan.manifestHash}; loading the whole book.`);
     return snapshot(await read());
   }
-  return { mode: "delta", plan, base, io };
+  return { mode: "delta", plan, base };
 }
 
 type Stat = (verified: boolean, s: Omit<LoadStats, "bookId" | "manifestHash" | "ms" | "offline" | "mode" | "verified" | "journal">) => LoadStats;
 
 export async function runLoad(source: SourceSession, opts: SyncOptions, started: number, remember: (manifestHash: string) => void): Promise<SyncResult> {
   const { cacheDir } = opts;
-  const stored = await readManifest(cacheDir);
-  const previous = stored && stored.bookId === opts.bookId && stored.viewsKey === viewsKey(opts) ? stored : null;
+  const stored = await readManifestHead(cacheDir);
+  const head = stored && stored.bookId === opts.bookId && stored.viewsKey === viewsKey(opts) ? stored : null;
   // A load that stopped half-way left this marker: what it touched is known only to a full check.
   const interrupted = (await statOrNull(join(cacheDir, LOAD_MARKER_FILE))) !== null;
-  const { mode, plan, base, io } = await readJournal(source, opts, previous);
-  const mustCheck = mode === "snapshot" || !previous || interrupted || opts.verifyCache === true;
-  const fingerprint = loadFingerprint(plan.manifestHash, plan.overlays);
-  remember(plan.manifestHash);
-  const stat: Stat = (verified, s) => ({ bookId: opts.bookId, manifestHash: plan.manifestHash, ...s, ms: Date.now() - started, offline: false, mode, verified, journal: io });
+  const { io, read } = journalReader(source, opts);
+  const since = head && opts.journalRead !== "snapshot" ? await read(head.manifestHash) : null;
+  let checkAll = interrupted || opts.verifyCache === true;
 
-  // Nothing changed and nothing to check: no file is touched or even stat-ed.
-  if (!mustCheck && previous!.fingerprint === fingerprint) {
+  // Nothing changed and nothing to check: only the manifest's head and the summary texts are read, no file is even stat-ed.
+  if (since && !since.warning && since.status === "unchanged" && !checkAll && head!.fingerprint === loadFingerprint(since.manifestHash, since.overlays)) {
+    remember(since.manifestHash);
     try {
-      const summaries = await readSummaries(cacheDir, { summaries: new Map(Object.entries(previous!.summaries)) }, false);
-      const stats = stat(false, { pages: previous!.pages, fetched: 0, reused: Object.keys(previous!.objects).length, written: 0, deleted: 0, bytes: 0, views: previous!.views, repaired: 0 });
+      const summaries = await readSummaryTexts(cacheDir, head!);
+      const stats: LoadStats = { bookId: opts.bookId, manifestHash: since.manifestHash, pages: head!.pages, fetched: 0, reused: head!.objectCount, written: 0, deleted: 0, bytes: 0, ms: Date.now() - started, views: head!.views, offline: false, repaired: 0, mode: "delta", verified: false, journal: io };
       await writeReport(cacheDir, stats);
-      return { stats, fingerprint, summaries, overlayFiles: [...overlayTargetsOf(Object.entries(previous!.targets), previous!.overlays, opts.previewUser)] };
+      return { stats, fingerprint: head!.fingerprint, summaries, overlayFiles: head!.overlayTargets };
     } catch (err) {
-      opts.warn?.(`panaversity-fs: a cached summary is unreadable (${(err as Error).message}); checking the whole cache.`);
-      return applyChanges(source, opts, { previous, plan, base, fingerprint, full: true, stat });
+      opts.warn?.(`panaversity-fs: the cached summaries are unreadable (${(err as Error).message}); checking the whole cache.`);
+      checkAll = true;
     }
   }
-  return applyChanges(source, opts, { previous, plan, base, fingerprint, full: mustCheck, stat });
+  const previous = head && (await readManifestFiles(cacheDir, head));
+  const { mode, plan, base } = await readJournal(read, opts, previous, previous ? since : null);
+  const full = mode === "snapshot" || !previous || checkAll;
+  remember(plan.manifestHash);
+  const stat: Stat = (verified, s) => ({ bookId: opts.bookId, manifestHash: plan.manifestHash, ...s, ms: Date.now() - started, offline: false, mode, verified, journal: io });
+  return applyChanges(source, opts, { previous, plan, base, fingerprint: loadFingerprint(plan.manifestHash, plan.overlays), full, stat });
 }
 
 interface ChangeInput {
-  previous: CacheManifest | null;
+  previous: StoredManifest | null;
   plan: LoadPlan;
   base: Map<string, BookFile>;
   fingerprint: string;
@@ -158,11 +166,11 @@ async function applyChanges(source: SourceSession, opts: SyncOptions, c: ChangeI
     objectStats,
     writtenAt: new Date().toISOString(),
   });
-  await writeFileAtomic(join(cacheDir, MANIFEST_FILE), JSON.stringify(manifest));
+  const summaries = await summaryTextsFor(cacheDir, desired.summaries, c.previous && { hashes: c.previous.summaries, texts: await readSummaryTexts(cacheDir, c.previous).catch(() => new Map()) }, limit);
+  await writeManifest(cacheDir, manifest, safety.overlayTargets, summaries);
   for (const hash of work.dropObjects) await rm(join(cacheDir, objectFile(hash)), { force: true });
   await rm(join(cacheDir, LOAD_MARKER_FILE), { force: true });
 
-  const summaries = await readSummaries(cacheDir, desired, false);
   const stats = c.stat(c.full, {
     pages: desired.pages,
     fetched: fetched.count,

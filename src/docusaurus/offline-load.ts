@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import { readFile } from "node:fs/promises";
+import type { LimitFunction } from "p-limit";
 import { PfsError } from "../errors/index.js";
 import { sha256Hex } from "../hashing/index.js";
 import { hashFile, writeFileAtomic } from "../fsutil/index.js";
@@ -22,6 +23,25 @@ export async function readSummaries(cacheDir: string, desired: Pick<DesiredState
     out.set(key, bytes.toString("utf8"));
   }
   return out;
+}
+
+/**
+ * The summary texts a load hands to the site: the last load's text where a summary's object is the
+ * same, the cached object's bytes otherwise (read in parallel).
+ */
+export async function summaryTextsFor(
+  cacheDir: string,
+  wanted: ReadonlyMap<string, string>,
+  previous: { hashes: Readonly<Record<string, string>>; texts: ReadonlyMap<string, string> } | null,
+  limit: LimitFunction,
+): Promise<Map<string, string>> {
+  const read = new Map<string, string>();
+  await Promise.all(
+    [...wanted].filter(([key, hash]) => previous?.hashes[key] !== hash || !previous.texts.has(key)).map(([key, hash]) =>
+      limit(async () => void read.set(key, (await readFile(join(cacheDir, objectFile(hash)))).toString("utf8"))),
+    ),
+  );
+  return new Map([...wanted.keys()].map((key) => [key, read.get(key) ?? previous!.texts.get(key)!]));
 }
 
 export async function writeReport(cacheDir: string, stats: LoadStats): Promise<void> {

@@ -17,9 +17,15 @@ export function writable<T>(ctx: StoreContext, what: string, fn: () => Promise<T
  * database computes, and reads the whole file list only when they differ).
  */
 export async function rememberManifest(ctx: StoreContext, bookId: string, manifestHash: string, seq: number): Promise<void> {
+  if (memoRefused.has(ctx)) return;
   try {
     await recordManifest(ctx.journal.db, bookId, manifestHash, seq);
   } catch (err) {
     if (!ctx.config.readOnly) throw journalError(err, ctx.journal.description);
+    // The role may not write it (SELECT-only): not asked again by this store, so its loads make no refused statement.
+    if ((err as { code?: string } | null)?.code === "42501" || (err as { cause?: { code?: string } } | null)?.cause?.code === "42501") memoRefused.add(ctx);
   }
 }
+
+/** Read-only stores whose role was refused the memo (PostgreSQL 42501, insufficient privilege). */
+const memoRefused = new WeakSet<StoreContext>();
