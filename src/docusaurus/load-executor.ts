@@ -166,7 +166,9 @@ async function applyChanges(source: SourceSession, opts: SyncOptions, c: ChangeI
     objectStats,
     writtenAt: new Date().toISOString(),
   });
-  const summaries = await summaryTextsFor(cacheDir, desired.summaries, c.previous && { hashes: c.previous.summaries, texts: await readSummaryTexts(cacheDir, c.previous).catch(() => new Map()) }, limit);
+  // A full check reads every summary from its (just verified) object; a delta reuses the texts of the objects it kept.
+  const reuse = !c.full && c.previous ? { hashes: c.previous.summaries, texts: await readSummaryTexts(cacheDir, c.previous).catch(() => new Map<string, string>()) } : null;
+  const summaries = await summaryTextsFor(cacheDir, desired.summaries, reuse, limit);
   await writeManifest(cacheDir, manifest, safety.overlayTargets, summaries);
   for (const hash of work.dropObjects) await rm(join(cacheDir, objectFile(hash)), { force: true });
   await rm(join(cacheDir, LOAD_MARKER_FILE), { force: true });
