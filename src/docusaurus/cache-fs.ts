@@ -99,8 +99,12 @@ export async function writeManifest(cacheDir: string, manifest: CacheManifest, o
 
 /** The head alone: all an unchanged load reads, whatever the book's size. Null when absent, unreadable or of another version. */
 export async function readManifestHead(cacheDir: string): Promise<CacheManifestHead | null> {
-  const head = await readJson<CacheManifestHead>(join(cacheDir, MANIFEST_FILE));
-  return head?.version === CACHE_MANIFEST_VERSION && typeof head.filesDigest === "string" ? head : null;
+  try {
+    const head = JSON.parse(await readFile(join(cacheDir, MANIFEST_FILE), "utf8")) as CacheManifestHead | null;
+    return head?.version === CACHE_MANIFEST_VERSION && typeof head.filesDigest === "string" ? head : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The whole manifest of a head: null when its file lists are missing or are not the ones it was written with. */
@@ -125,12 +129,4 @@ export async function readSummaryTexts(cacheDir: string, head: Pick<CacheManifes
   const text = await readFile(join(cacheDir, SUMMARIES_FILE), "utf8");
   if (sha256Hex(text) !== head.summariesDigest) throw new Error(`${SUMMARIES_FILE} is not the one the manifest was written with`);
   return new Map(Object.entries(JSON.parse(text) as Record<string, string>));
-}
-
-async function readJson<T>(file: string): Promise<T | null> {
-  try {
-    return JSON.parse(await readFile(file, "utf8")) as T;
-  } catch {
-    return null;
-  }
 }

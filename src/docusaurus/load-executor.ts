@@ -85,7 +85,9 @@ async function readJournal(read: (target?: string) => Promise<LoadPlan>, opts: S
   return { mode: "delta", plan, base };
 }
 
-type Stat = (verified: boolean, s: Omit<LoadStats, "bookId" | "manifestHash" | "ms" | "offline" | "mode" | "verified" | "journal">) => LoadStats;
+/** The figures a load counts itself; the rest of LoadStats comes from the plan and the clock. */
+type Counts = Omit<LoadStats, "bookId" | "manifestHash" | "ms" | "offline" | "mode" | "verified" | "journal">;
+type Stat = (verified: boolean, s: Counts) => LoadStats;
 
 export async function runLoad(source: SourceSession, opts: SyncOptions, started: number, remember: (manifestHash: string) => void): Promise<SyncResult> {
   const { cacheDir } = opts;
@@ -96,13 +98,14 @@ export async function runLoad(source: SourceSession, opts: SyncOptions, started:
   const { io, read } = journalReader(source, opts);
   const since = head && opts.journalRead !== "snapshot" ? await read(head.manifestHash) : null;
   let checkAll = interrupted || opts.verifyCache === true;
+  const statsOf = (manifestHash: string, mode: LoadMode, verified: boolean, s: Counts): LoadStats => ({ bookId: opts.bookId, manifestHash, ...s, ms: Date.now() - started, offline: false, mode, verified, journal: io });
 
   // Nothing changed and nothing to check: only the manifest's head and the summary texts are read, no file is even stat-ed.
   if (since && !since.warning && since.status === "unchanged" && !checkAll && head!.fingerprint === loadFingerprint(since.manifestHash, since.overlays)) {
     remember(since.manifestHash);
     try {
       const summaries = await readSummaryTexts(cacheDir, head!);
-      const stats: LoadStats = { bookId: opts.bookId, manifestHash: since.manifestHash, pages: head!.pages, fetched: 0, reused: head!.objectCount, written: 0, deleted: 0, bytes: 0, ms: Date.now() - started, views: head!.views, offline: false, repaired: 0, mode: "delta", verified: false, journal: io };
+      const stats = statsOf(since.manifestHash, "delta", false, { pages: head!.pages, fetched: 0, reused: head!.objectCount, written: 0, deleted: 0, bytes: 0, views: head!.views, repaired: 0 });
       await writeReport(cacheDir, stats);
       return { stats, fingerprint: head!.fingerprint, summaries, overlayFiles: head!.overlayTargets };
     } catch (err) {
@@ -114,7 +117,7 @@ export async function runLoad(source: SourceSession, opts: SyncOptions, started:
   const { mode, plan, base } = await readJournal(read, opts, previous, previous ? since : null);
   const full = mode === "snapshot" || !previous || checkAll;
   remember(plan.manifestHash);
-  const stat: Stat = (verified, s) => ({ bookId: opts.bookId, manifestHash: plan.manifestHash, ...s, ms: Date.now() - started, offline: false, mode, verified, journal: io });
+  const stat: Stat = (verified, s) => statsOf(plan.manifestHash, mode, verified, s);
   return applyChanges(source, opts, { previous, plan, base, fingerprint: loadFingerprint(plan.manifestHash, plan.overlays), full, stat });
 }
 

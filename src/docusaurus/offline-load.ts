@@ -9,17 +9,18 @@ import { PfsError } from "../errors/index.js";
 import { sha256Hex } from "../hashing/index.js";
 import { hashFile, writeFileAtomic } from "../fsutil/index.js";
 import { isInertCopy, overlayTargetsOf } from "./overlay-safety.js";
-import { REPORT_FILE, STATIC_DIR, VIEW_DIR, objectFile, type DesiredState } from "./cache-layout.js";
+import { REPORT_FILE, STATIC_DIR, VIEW_DIR, objectFile } from "./cache-layout.js";
 import { viewsKey } from "./cache-plan.js";
 import { readManifest, walkFiles } from "./cache-fs.js";
 import type { LoadStats } from "./report.js";
 import type { SyncOptions, SyncResult } from "./sync.js";
 
-export async function readSummaries(cacheDir: string, desired: Pick<DesiredState, "summaries">, verify: boolean): Promise<Map<string, string>> {
+/** Summary texts from their cached objects, each checked against its hash (an offline build trusts nothing unchecked). */
+async function readVerifiedSummaries(cacheDir: string, hashes: Readonly<Record<string, string>>): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const [key, hash] of desired.summaries) {
+  for (const [key, hash] of Object.entries(hashes)) {
     const bytes = await readFile(join(cacheDir, objectFile(hash)));
-    if (verify && sha256Hex(bytes) !== hash) throw new Error(`summary object ${hash} is corrupt`);
+    if (sha256Hex(bytes) !== hash) throw new Error(`summary object ${hash} is corrupt`);
     out.set(key, bytes.toString("utf8"));
   }
   return out;
@@ -72,7 +73,7 @@ export async function loadFromCache(opts: SyncOptions, cause: PfsError, started:
   }
   let summaries: Map<string, string>;
   try {
-    summaries = await readSummaries(opts.cacheDir, { summaries: new Map(Object.entries(manifest.summaries)) }, true);
+    summaries = await readVerifiedSummaries(opts.cacheDir, manifest.summaries);
   } catch (err) {
     return refuse(`a cached summary is missing or corrupt (${(err as Error).message})`);
   }

@@ -75,7 +75,7 @@ export function redactUrl(url: string): string {
 }
 
 /** The SQLSTATE of a driver error, also when drizzle wraps it (its `cause`). */
-function sqlState(err: unknown): unknown {
+export function sqlState(err: unknown): unknown {
   for (let e = err as { code?: unknown; cause?: unknown } | null, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
     if (typeof e.code === "string") return e.code;
   }

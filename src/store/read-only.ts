@@ -1,7 +1,7 @@
 /** What a store opened with `readOnly` may not do, and the one memo it still tries to keep. */
 import { PfsError } from "../errors/index.js";
 import { recordManifest } from "../journal/queries.js";
-import { journalError } from "../journal/db.js";
+import { journalError, sqlState } from "../journal/db.js";
 import type { StoreContext } from "./context.js";
 
 /** Runs a mutation, or refuses it (FORBIDDEN, nothing touched) on a read-only store. */
@@ -23,9 +23,10 @@ export async function rememberManifest(ctx: StoreContext, bookId: string, manife
   } catch (err) {
     if (!ctx.config.readOnly) throw journalError(err, ctx.journal.description);
     // The role may not write it (SELECT-only): not asked again by this store, so its loads make no refused statement.
-    if ((err as { code?: string } | null)?.code === "42501" || (err as { cause?: { code?: string } } | null)?.cause?.code === "42501") memoRefused.add(ctx);
+    if (sqlState(err) === INSUFFICIENT_PRIVILEGE) memoRefused.add(ctx);
   }
 }
 
-/** Read-only stores whose role was refused the memo (PostgreSQL 42501, insufficient privilege). */
+const INSUFFICIENT_PRIVILEGE = "42501";
+/** Read-only stores whose role was refused the memo (SQLSTATE 42501). */
 const memoRefused = new WeakSet<StoreContext>();
